@@ -1,0 +1,11 @@
+#pragma once
+
+/// \file
+/// Everything brine offers, in one include.
+
+#include "brine/codec.hpp"
+#include "brine/error.hpp"
+#include "brine/frame.hpp"
+#include "brine/limits.hpp"
+#include "brine/reflect.hpp"
+#include "brine/schema.hpp"

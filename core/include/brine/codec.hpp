@@ -1,0 +1,191 @@
+#pragma once
+
+// brine's answer to pickle: dumps/loads between values and frames, dump/load with files.
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <iosfwd>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "brine/detail/decode.hpp"
+#include "brine/detail/encode.hpp"
+#include "brine/error.hpp"
+#include "brine/frame.hpp"
+#include "brine/limits.hpp"
+#include "brine/schema.hpp"
+
+namespace brine {
+namespace detail {
+
+// The compiler's name for T, for messages only (never hashed).
+template <class T>
+constexpr std::string_view type_name() {
+  std::string_view s = __PRETTY_FUNCTION__;
+#if defined(__clang__)
+  auto b = s.find("T = ") + 4;
+  return s.substr(b, s.rfind(']') - b);
+#else
+  auto b = s.find("T = ") + 4;
+  return s.substr(b, s.find_first_of(";]", b) - b);
+#endif
+}
+
+// Remembers each type's name and schema the first time this process encodes or decodes it, so
+// that a type_mismatch can name the type that was found, not only its fingerprint.
+void note_type(std::uint64_t fingerprint, std::string_view name, std::span<const std::uint8_t> schema);
+
+template <class T>
+void note_type_once() {
+  [[maybe_unused]] static const bool noted =
+      (note_type(fingerprint<T>, type_name<T>(), schema_of<T>), true);
+}
+
+[[noreturn]] void throw_type_mismatch(std::uint64_t expected, std::string_view expected_name,
+                                      std::span<const std::uint8_t> expected_schema,
+                                      const frame_view& found);
+[[noreturn]] void throw_trailing(std::size_t offset, std::size_t left);
+[[noreturn]] void throw_too_small(std::size_t needed, std::size_t given);
+
+template <class T>
+std::size_t body_size(const T& v) {
+  sizer s(limits{}.max_depth);
+  encode(s, v);
+  return s.size();
+}
+
+// Writes header, optional schema block and body at `out`, which holds exactly `total` bytes.
+template <class T>
+void write_frame(const T& v, std::byte* out, std::size_t body, bool with_schema) {
+  frame_header h;
+  h.fingerprint = fingerprint<T>;
+  h.body_size = body;
+  h.flags = with_schema ? frame_has_schema : 0;
+  write_frame_header(out, h);
+  out += frame_header_size;
+  if (with_schema) {
+    auto n = static_cast<std::uint32_t>(schema_of<T>.size());
+    std::memcpy(out, &n, 4);
+    std::memcpy(out + 4, schema_of<T>.data(), n);
+    out += 4 + n;
+  }
+  writer w(out, limits{}.max_depth);
+  encode(w, v);
+}
+
+template <class T>
+constexpr std::size_t schema_block_size() {
+  return 4 + schema_of<T>.size();
+}
+
+template <class T>
+std::vector<std::byte> dumps_frame(const T& v, bool with_schema) {
+  note_type_once<T>();
+  std::size_t body = body_size(v);
+  std::vector<std::byte> out(frame_header_size + (with_schema ? schema_block_size<T>() : 0) + body);
+  write_frame(v, out.data(), body, with_schema);
+  return out;
+}
+
+template <class T>
+void decode_body(const frame_view& f, T& out, const limits& lim) {
+  if (f.header.fingerprint != fingerprint<T>) {
+    throw_type_mismatch(fingerprint<T>, type_name<T>(), schema_of<T>, f);
+  }
+  reader r(f.body.data(), f.body.data() + f.body.size(), lim, f.body_offset);
+  decode(r, out);
+  if (r.left() != 0) throw_trailing(r.offset(), r.left());
+}
+
+void write_file_atomic(const std::filesystem::path& path, std::span<const std::byte> bytes);
+void write_stream(std::ostream& os, std::span<const std::byte> bytes);
+std::vector<std::byte> read_file(const std::filesystem::path& path, const limits& lim);
+std::vector<std::byte> read_frame_from(std::istream& is, const limits& lim);
+
+}  // namespace detail
+
+/// Encodes `v` as a frame (header + body; no schema block).
+/// Throws: encode_error (too deep, unregistered polymorphic type).
+template <class T>
+std::vector<std::byte> dumps(const T& v) {
+  return detail::dumps_frame(v, false);
+}
+
+/// Bytes dumps(v) would produce.
+template <class T>
+std::size_t dumps_size(const T& v) {
+  return frame_header_size + detail::body_size(v);
+}
+
+/// Encodes `v` as a frame into `out`, which must hold at least dumps_size(v) bytes; returns the
+/// bytes written. Throws: encode_error, or error if `out` is too small (nothing is written then).
+template <class T>
+std::size_t dumps_to(const T& v, std::span<std::byte> out) {
+  detail::note_type_once<T>();
+  std::size_t body = detail::body_size(v);
+  std::size_t total = frame_header_size + body;
+  if (out.size() < total) detail::throw_too_small(total, out.size());
+  detail::write_frame(v, out.data(), body, false);
+  return total;
+}
+
+/// Appends the frame of `v` to `out`.
+template <class T>
+void dumps_append(const T& v, std::vector<std::byte>& out) {
+  detail::note_type_once<T>();
+  std::size_t body = detail::body_size(v);
+  std::size_t at = out.size();
+  out.resize(at + frame_header_size + body);
+  detail::write_frame(v, out.data() + at, body, false);
+}
+
+/// Decodes a frame into `out`, replacing its contents.
+/// Throws: decode_error for malformed bytes or exceeded limits; type_mismatch for a frame of
+/// another type. On throw `out` holds an unspecified but valid value.
+template <class T>
+void loads_into(std::span<const std::byte> bytes, T& out, const limits& lim = {}) {
+  detail::note_type_once<T>();
+  detail::decode_body(parse_frame(bytes, lim), out, lim);
+}
+
+/// Decodes a frame made by dumps (or dump) into a new T.
+/// Throws: decode_error, type_mismatch (see loads_into).
+template <class T>
+T loads(std::span<const std::byte> bytes, const limits& lim = {}) {
+  static_assert(std::is_default_constructible_v<T>,
+                "brine: loads<T> needs a default-constructible T (or a brine::adapter for it)");
+  T v{};
+  loads_into(bytes, v, lim);
+  return v;
+}
+
+/// Writes `v` with its schema to `path` atomically: a temporary file beside it is written,
+/// flushed and renamed, so a crash never leaves a half-written file. Throws: io_error, encode_error.
+template <class T>
+void dump(const T& v, const std::filesystem::path& path) {
+  detail::write_file_atomic(path, detail::dumps_frame(v, true));
+}
+
+/// Writes `v` with its schema to a stream. Throws: io_error, encode_error.
+template <class T>
+void dump(const T& v, std::ostream& os) {
+  detail::write_stream(os, detail::dumps_frame(v, true));
+}
+
+/// Reads a file written by dump. Throws: io_error, decode_error, type_mismatch.
+template <class T>
+T load(const std::filesystem::path& path, const limits& lim = {}) {
+  return loads<T>(detail::read_file(path, lim), lim);
+}
+
+/// Reads one frame from a stream (written by dump or dumps) and decodes it; the stream is left
+/// just after the frame. Throws: io_error, decode_error, type_mismatch.
+template <class T>
+T load(std::istream& is, const limits& lim = {}) {
+  return loads<T>(detail::read_frame_from(is, lim), lim);
+}
+
+}  // namespace brine

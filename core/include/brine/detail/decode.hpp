@@ -1,0 +1,275 @@
+#pragma once
+
+// The decode routine: reads a value from untrusted bytes into a default-constructed object.
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <iterator>
+#include <string>
+
+#include "brine/detail/encode.hpp"
+
+namespace brine::detail {
+
+// Reads trivially copyable values from unaligned input, so vector::assign copies without first
+// zero-filling the vector.
+template <class E>
+class unaligned_iterator {
+ public:
+  using iterator_category = std::random_access_iterator_tag;
+  using value_type = E;
+  using difference_type = std::ptrdiff_t;
+  using pointer = const E*;
+  using reference = E;
+
+  unaligned_iterator() = default;
+  explicit unaligned_iterator(const std::byte* p) noexcept : p_(p) {}
+  E operator*() const noexcept {
+    E e;
+    std::memcpy(&e, p_, sizeof(E));
+    return e;
+  }
+  E operator[](difference_type i) const noexcept { return *(*this + i); }
+  unaligned_iterator& operator++() noexcept {
+    p_ += sizeof(E);
+    return *this;
+  }
+  unaligned_iterator operator++(int) noexcept { return unaligned_iterator(std::exchange(p_, p_ + sizeof(E))); }
+  unaligned_iterator& operator--() noexcept {
+    p_ -= sizeof(E);
+    return *this;
+  }
+  unaligned_iterator operator--(int) noexcept { return unaligned_iterator(std::exchange(p_, p_ - sizeof(E))); }
+  unaligned_iterator& operator+=(difference_type n) noexcept {
+    p_ += n * static_cast<difference_type>(sizeof(E));
+    return *this;
+  }
+  unaligned_iterator& operator-=(difference_type n) noexcept { return *this += -n; }
+  friend unaligned_iterator operator+(unaligned_iterator it, difference_type n) noexcept { return it += n; }
+  friend unaligned_iterator operator+(difference_type n, unaligned_iterator it) noexcept { return it += n; }
+  friend unaligned_iterator operator-(unaligned_iterator it, difference_type n) noexcept { return it -= n; }
+  friend difference_type operator-(unaligned_iterator a, unaligned_iterator b) noexcept {
+    return (a.p_ - b.p_) / static_cast<difference_type>(sizeof(E));
+  }
+  friend bool operator==(unaligned_iterator a, unaligned_iterator b) noexcept { return a.p_ == b.p_; }
+  friend auto operator<=>(unaligned_iterator a, unaligned_iterator b) noexcept { return a.p_ <=> b.p_; }
+
+ private:
+  const std::byte* p_ = nullptr;
+};
+
+template <class T>
+void decode(reader& r, T& v);
+
+// Memory one node of a node-based container costs beyond its value (pointers, colour, hash).
+inline constexpr std::size_t node_overhead = 32;
+
+template <class T>
+void decode_struct(reader& r, T& v) {
+  r.enter();
+  std::apply([&](auto&... f) { (decode(r, f), ...); }, tie_struct(v));
+  r.leave();
+}
+
+[[noreturn]] void throw_duplicate_key(const reader& r, std::size_t at, const char* what);
+
+template <class T>
+void decode_set(reader& r, T& v, bool unique) {
+  using K = typename T::value_type;
+  std::size_t n = r.count(min_wire<K>(), sizeof(K) + node_overhead, "set");
+  v.clear();
+  if constexpr (requires { v.reserve(n); }) v.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    std::size_t at = r.offset();
+    K key{};
+    decode(r, key);
+    std::size_t before = v.size();
+    v.insert(v.end(), std::move(key));
+    if (unique && v.size() == before) throw_duplicate_key(r, at, "set");
+  }
+}
+
+template <class T>
+void decode_map(reader& r, T& v, bool unique) {
+  using K = typename T::key_type;
+  using M = typename T::mapped_type;
+  std::size_t n = r.count(min_wire<K>() + min_wire<M>(), sizeof(typename T::value_type) + node_overhead, "map");
+  v.clear();
+  if constexpr (requires { v.reserve(n); }) v.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    std::size_t at = r.offset();
+    K key{};
+    decode(r, key);
+    M value{};
+    decode(r, value);
+    std::size_t before = v.size();
+    v.emplace_hint(v.end(), std::move(key), std::move(value));
+    if (unique && v.size() == before) throw_duplicate_key(r, at, "map");
+  }
+}
+
+template <class T>
+void decode(reader& r, T& v) {
+  constexpr kind k = kind_of<T>();
+  if constexpr (is_wire_pod<T>) {
+    r.raw(&v, sizeof(T));
+  } else if constexpr (k == kind::boolean) {
+    std::uint8_t b = r.byte();
+    if (b > 1) r.fail_at("expected a bool (0 or 1), found " + std::to_string(b), r.offset() - 1);
+    v = b != 0;
+  } else if constexpr (k == kind::long_double) {
+    v = 0;
+    r.raw(&v, 10);
+    r.take(6);
+  } else if constexpr (k == kind::unit) {
+    std::uint8_t b = r.byte();
+    if (b != 0) r.fail_at("expected an empty value (0), found " + std::to_string(b), r.offset() - 1);
+  } else if constexpr (k == kind::string) {
+    using C = typename T::value_type;
+    std::size_t n = r.count(sizeof(C), sizeof(C), "string");
+    if constexpr (sizeof(C) == 1) {
+      const std::byte* p = r.take(n);
+      v.assign(reinterpret_cast<const C*>(p), n);
+    } else {
+      v.resize(n);
+      r.raw(v.data(), n * sizeof(C));
+    }
+  } else if constexpr (k == kind::path) {
+    typename T::string_type s;
+    decode(r, s);
+    v = std::move(s);
+  } else if constexpr (k == kind::vector_bool) {
+    std::size_t at = r.offset();
+    std::uint64_t n = r.varint();
+    if (n / 8 > r.left()) r.fail_at("a vector<bool> of " + std::to_string(n) + " bits is longer than the input", at);
+    r.charge(static_cast<std::size_t>(n / 8), at);
+    const std::byte* p = r.take(static_cast<std::size_t>((n + 7) / 8));
+    v.assign(static_cast<std::size_t>(n), false);
+    for (std::size_t i = 0; i < n; ++i) v[i] = ((static_cast<std::uint8_t>(p[i / 8]) >> (i % 8)) & 1) != 0;
+    if (n % 8 != 0 && (static_cast<std::uint8_t>(p[n / 8]) >> (n % 8)) != 0) {
+      r.fail_at("unused bits of a vector<bool> are not zero", r.offset() - 1);
+    }
+  } else if constexpr (k == kind::sequence) {
+    using E = typename T::value_type;
+    std::size_t n = r.count(min_wire<E>(), sizeof(E), "sequence");
+    if constexpr (is_wire_pod<E> && std::contiguous_iterator<typename T::iterator>) {
+      const std::byte* p = r.take(n * sizeof(E));
+      v.assign(unaligned_iterator<E>(p), unaligned_iterator<E>(p + n * sizeof(E)));
+    } else {
+      v.clear();
+      v.resize(n);
+      for (auto& e : v) decode(r, e);
+    }
+  } else if constexpr (k == kind::set || k == kind::multiset) {
+    decode_set(r, v, k == kind::set);
+  } else if constexpr (k == kind::map || k == kind::multimap) {
+    decode_map(r, v, k == kind::map);
+  } else if constexpr (k == kind::fixed_array) {
+    if constexpr (array_traits<T>::size == 0) {
+      std::monostate unit;
+      decode(r, unit);
+    } else {
+      for (auto& e : v) decode(r, e);
+    }
+  } else if constexpr (k == kind::tuple) {
+    if constexpr (std::tuple_size_v<T> == 0) {
+      std::monostate unit;
+      decode(r, unit);
+    } else {
+      std::apply([&](auto&... e) { (decode(r, e), ...); }, v);
+    }
+  } else if constexpr (k == kind::optional) {
+    std::uint8_t tag = r.byte();
+    if (tag > 1) r.fail_at("expected an optional's tag (0 or 1), found " + std::to_string(tag), r.offset() - 1);
+    if (tag == 0) {
+      v.reset();
+    } else {
+      decode(r, v.emplace());
+    }
+  } else if constexpr (k == kind::variant) {
+    std::size_t at = r.offset();
+    std::uint64_t index = r.varint();
+    constexpr std::size_t n = std::variant_size_v<T>;
+    if (index >= n) {
+      r.fail_at("expected a variant index below " + std::to_string(n) + ", found " + std::to_string(index), at);
+    }
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (void)((index == I ? (decode(r, v.template emplace<I>()), true) : false) || ...);
+    }(std::make_index_sequence<n>{});
+  } else if constexpr (k == kind::unique_ptr) {
+    using E = typename T::element_type;
+    std::uint8_t tag = r.byte();
+    if (tag > 1) r.fail_at("expected a unique_ptr's tag (0 or 1), found " + std::to_string(tag), r.offset() - 1);
+    if (tag == 0) {
+      v.reset();
+    } else {
+      r.charge(sizeof(E), r.offset());
+      auto p = std::make_unique<E>();
+      decode(r, *p);
+      v = std::move(p);
+    }
+  } else if constexpr (k == kind::shared_ptr) {
+    using E = std::remove_cv_t<typename T::element_type>;
+    std::size_t at = r.offset();
+    std::uint64_t tag = r.varint();
+    if (tag == 0) {
+      v.reset();
+    } else if (tag == 1) {
+      r.charge(sizeof(E) + node_overhead, at);
+      auto p = std::make_shared<E>();
+      r.memo().push_back({fingerprint<E>, p});
+      decode(r, *p);
+      v = std::move(p);
+    } else {
+      auto& memo = r.memo();
+      std::uint64_t id = tag - 2;
+      if (id >= memo.size()) {
+        r.fail_at("a shared_ptr refers to object " + std::to_string(id) + " but only " +
+                  std::to_string(memo.size()) + " were read", at);
+      }
+      if (memo[id].type != fingerprint<E>) {
+        r.fail_at("a shared_ptr refers to object " + std::to_string(id) + " of another type", at);
+      }
+      v = std::static_pointer_cast<E>(memo[id].object);
+    }
+  } else if constexpr (k == kind::duration) {
+    typename T::rep c{};
+    decode(r, c);
+    v = T(c);
+  } else if constexpr (k == kind::time_point) {
+    typename T::rep c{};
+    decode(r, c);
+    v = T(typename T::duration(c));
+  } else if constexpr (k == kind::complex) {
+    typename T::value_type re{}, im{};
+    decode(r, re);
+    decode(r, im);
+    v = T(re, im);
+  } else if constexpr (k == kind::bitset) {
+    constexpr std::size_t bits = T{}.size();
+    if constexpr (bits == 0) {
+      std::monostate unit;
+      decode(r, unit);
+    } else {
+      const std::byte* p = r.take(bitset_bytes<T>());
+      v.reset();
+      for (std::size_t i = 0; i < bits; ++i) v[i] = ((static_cast<std::uint8_t>(p[i / 8]) >> (i % 8)) & 1) != 0;
+      if (bits % 8 != 0 && (static_cast<std::uint8_t>(p[bits / 8]) >> (bits % 8)) != 0) {
+        r.fail_at("unused bits of a bitset are not zero", r.offset() - 1);
+      }
+    }
+  } else if constexpr (k == kind::fields || k == kind::aggregate) {
+    decode_struct(r, v);
+  } else if constexpr (k == kind::adapter) {
+    r.enter();
+    typename adapter<T>::wire_type w{};
+    decode(r, w);
+    v = adapter<T>::from_wire(std::move(w));
+    r.leave();
+  } else {
+    static_assert(dependent_false<T>, "brine: this type is not serializable");
+  }
+}
+
+}  // namespace brine::detail

@@ -1,0 +1,199 @@
+#pragma once
+
+// The byte-level primitives of the codec: a sizer and a writer that share one interface (so one
+// encode routine both measures and writes), and a bounds-checked reader.
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "brine/error.hpp"
+#include "brine/limits.hpp"
+
+namespace brine::detail {
+
+static_assert(std::endian::native == std::endian::little,
+              "brine: the wire format is little-endian; big-endian hosts are not supported yet");
+
+constexpr std::size_t varint_size(std::uint64_t v) noexcept {
+  return (static_cast<std::size_t>(std::bit_width(v | 1)) + 6) / 7;
+}
+
+// Pickle's memo: the id each shared object got when first written.
+class encode_memo {
+ public:
+  // Returns the id of (p, type) if seen, else records it under a new id and returns `none`.
+  static constexpr std::uint64_t none = ~std::uint64_t{0};
+  std::uint64_t find_or_add(const void* p, std::uint64_t type) {
+    auto [it, added] = ids_.try_emplace(key{p, type}, ids_.size());
+    return added ? none : it->second;
+  }
+
+ private:
+  struct key {
+    const void* p;
+    std::uint64_t type;
+    bool operator==(const key&) const = default;
+  };
+  struct key_hash {
+    std::size_t operator()(const key& k) const noexcept {
+      return std::hash<const void*>{}(k.p) ^ (k.type * 0x9e3779b97f4a7c15ULL);
+    }
+  };
+  std::unordered_map<key, std::uint64_t, key_hash> ids_;
+};
+
+class encode_state {
+ public:
+  explicit encode_state(std::size_t max_depth) : max_depth_(max_depth) {}
+  encode_memo& memo() {
+    if (!memo_) memo_ = std::make_unique<encode_memo>();
+    return *memo_;
+  }
+  void enter() {
+    if (++depth_ > max_depth_) too_deep();
+  }
+  void leave() noexcept { --depth_; }
+
+ private:
+  [[noreturn]] void too_deep() const;
+  std::unique_ptr<encode_memo> memo_;
+  std::size_t depth_ = 0;
+  std::size_t max_depth_;
+};
+
+/// Counts the bytes an encoding takes.
+class sizer : public encode_state {
+ public:
+  using encode_state::encode_state;
+  static constexpr bool measuring = true;
+  void raw(const void*, std::size_t n) noexcept { n_ += n; }
+  void byte(std::uint8_t) noexcept { ++n_; }
+  void varint(std::uint64_t v) noexcept { n_ += varint_size(v); }
+  void zeros(std::size_t n) noexcept { n_ += n; }
+  std::size_t size() const noexcept { return n_; }
+
+ private:
+  std::size_t n_ = 0;
+};
+
+/// Writes an encoding into memory already sized by a sizer.
+class writer : public encode_state {
+ public:
+  writer(std::byte* out, std::size_t max_depth) : encode_state(max_depth), p_(out) {}
+  static constexpr bool measuring = false;
+  void raw(const void* src, std::size_t n) noexcept {
+    std::memcpy(p_, src, n);
+    p_ += n;
+  }
+  void byte(std::uint8_t b) noexcept { *p_++ = static_cast<std::byte>(b); }
+  void varint(std::uint64_t v) noexcept {
+    while (v >= 0x80) {
+      *p_++ = static_cast<std::byte>(v | 0x80);
+      v >>= 7;
+    }
+    *p_++ = static_cast<std::byte>(v);
+  }
+  void zeros(std::size_t n) noexcept {
+    std::memset(p_, 0, n);
+    p_ += n;
+  }
+  std::byte* position() const noexcept { return p_; }
+
+ private:
+  std::byte* p_;
+};
+
+// One object read so far, for back-references.
+struct memo_entry {
+  std::uint64_t type;
+  std::shared_ptr<void> object;
+};
+
+/// Reads an encoding, checking every length against the bytes left and the limits.
+class reader {
+ public:
+  reader(const std::byte* begin, const std::byte* end, const limits& lim,
+         std::size_t base_offset = 0) noexcept
+      : begin_(begin),
+        p_(begin),
+        end_(end),
+        base_(base_offset),
+        max_depth_(lim.max_depth),
+        alloc_left_(lim.max_alloc) {}
+
+  std::size_t left() const noexcept { return static_cast<std::size_t>(end_ - p_); }
+  std::size_t offset() const noexcept { return base_ + static_cast<std::size_t>(p_ - begin_); }
+  const std::byte* position() const noexcept { return p_; }
+
+  void raw(void* dst, std::size_t n) {
+    if (left() < n) truncated(n);
+    std::memcpy(dst, p_, n);
+    p_ += n;
+  }
+  // Borrows n bytes in place; valid as long as the input is.
+  const std::byte* take(std::size_t n) {
+    if (left() < n) truncated(n);
+    const std::byte* at = p_;
+    p_ += n;
+    return at;
+  }
+  std::uint8_t byte() {
+    if (p_ == end_) truncated(1);
+    return static_cast<std::uint8_t>(*p_++);
+  }
+  std::uint64_t varint() {
+    if (p_ != end_ && static_cast<std::uint8_t>(*p_) < 0x80) {
+      return static_cast<std::uint8_t>(*p_++);
+    }
+    return varint_slow();
+  }
+
+  /// Reads a count of elements that each take at least `min_wire` bytes and `alloc` bytes of
+  /// memory, refusing it before any allocation if the input or the budget cannot hold it.
+  std::size_t count(std::size_t min_wire, std::size_t alloc, const char* what) {
+    std::size_t at = offset();
+    std::uint64_t n = varint();
+    if (n > left() / min_wire) bad_count(n, min_wire, what, at);
+    charge(n * alloc, at);
+    return static_cast<std::size_t>(n);
+  }
+  void charge(std::size_t bytes, std::size_t at) {
+    if (bytes > alloc_left_) over_budget(bytes, at);
+    alloc_left_ -= bytes;
+  }
+
+  void enter() {
+    if (++depth_ > max_depth_) too_deep();
+  }
+  void leave() noexcept { --depth_; }
+
+  std::vector<memo_entry>& memo() noexcept { return memo_; }
+
+  [[noreturn]] void fail(const std::string& what) const;
+  [[noreturn]] void fail_at(const std::string& what, std::size_t offset) const;
+
+ private:
+  std::uint64_t varint_slow();
+  [[noreturn]] void truncated(std::size_t wanted) const;
+  [[noreturn]] void bad_count(std::uint64_t n, std::size_t min_wire, const char* what,
+                              std::size_t at) const;
+  [[noreturn]] void over_budget(std::size_t bytes, std::size_t at) const;
+  [[noreturn]] void too_deep() const;
+
+  const std::byte* begin_;
+  const std::byte* p_;
+  const std::byte* end_;
+  std::size_t base_;
+  std::size_t depth_ = 0;
+  std::size_t max_depth_;
+  std::size_t alloc_left_;
+  std::vector<memo_entry> memo_;
+};
+
+}  // namespace brine::detail
