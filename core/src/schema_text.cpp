@@ -89,7 +89,16 @@ class schema_printer {
       case tag::unit: out_ += "unit"; break;
       case tag::path: out_ += "path"; break;
       case tag::bits: out_ += "vector<bool>"; break;
-      case tag::string: wrapped("string", depth); break;
+      case tag::string: {
+        static constexpr const char* names[] = {"string", "u8string", "u16string", "u32string", "wstring"};
+        auto c = static_cast<std::uint8_t>(byte());
+        if (c < static_cast<std::uint8_t>(tag::char8) || c > static_cast<std::uint8_t>(tag::wide)) {
+          --at_;
+          fail("a string of non-character tag " + std::to_string(c));
+        }
+        out_ += names[c - static_cast<std::uint8_t>(tag::char8)];
+        break;
+      }
       case tag::sequence: wrapped("list", depth); break;
       case tag::set: wrapped("set", depth); break;
       case tag::multiset: wrapped("multiset", depth); break;
