@@ -221,9 +221,11 @@ void decode(reader& r, T& v) {
       r.memo().push_back({fingerprint<E>, p});
       decode(r, *p);
       v = std::move(p);
+    } else if (tag < shared_backref_base) {
+      r.fail_at("a shared_ptr to a derived type, which needs BRINE_REGISTER support", at);
     } else {
       auto& memo = r.memo();
-      std::uint64_t id = tag - 2;
+      std::uint64_t id = tag - shared_backref_base;
       if (id >= memo.size()) {
         r.fail_at("a shared_ptr refers to object " + std::to_string(id) + " but only " +
                   std::to_string(memo.size()) + " were read", at);

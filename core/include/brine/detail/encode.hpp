@@ -109,6 +109,10 @@ constexpr std::size_t bitset_bytes() {
   return (T{}.size() + 7) / 8;
 }
 
+// Tags of a shared pointer: 0 null, 1 a new object of the pointer's type, 2 a new object of a
+// registered derived type, k >= 3 the object with id k - 3 read before.
+inline constexpr std::uint64_t shared_backref_base = 3;
+
 template <class Out, class T>
 void encode(Out& out, const T& v);
 
@@ -225,7 +229,7 @@ void encode(Out& out, const T& v) {
     }
     std::uint64_t id = out.memo().find_or_add(v.get(), fingerprint<E>);
     if (id != encode_memo::none) {
-      out.varint(id + 2);
+      out.varint(id + shared_backref_base);
     } else {
       out.varint(1);
       encode(out, *v);
