@@ -1,6 +1,8 @@
-// Renders schema bytes as text. Schema bytes may come from a file, so every read is checked.
+// Parses and renders schemas. Schema bytes may come from a file, so every read is checked.
 
+#include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <mutex>
 #include <span>
 #include <string>
@@ -8,18 +10,30 @@
 
 #include "brine/codec.hpp"
 #include "brine/schema.hpp"
+#include "brine/schema_tree.hpp"
 
 namespace brine {
 namespace {
 
-class schema_printer {
- public:
-  explicit schema_printer(std::span<const std::uint8_t> s) : s_(s) {}
+constexpr std::uint64_t saturating_mul(std::uint64_t a, std::uint64_t b) {
+  return b != 0 && a > std::numeric_limits<std::uint64_t>::max() / b
+             ? std::numeric_limits<std::uint64_t>::max()
+             : a * b;
+}
 
-  std::string run() {
-    node(0);
+constexpr std::uint64_t saturating_add(std::uint64_t a, std::uint64_t b) {
+  return a > std::numeric_limits<std::uint64_t>::max() - b ? std::numeric_limits<std::uint64_t>::max()
+                                                           : a + b;
+}
+
+class schema_parser {
+ public:
+  explicit schema_parser(std::span<const std::uint8_t> s) : s_(s) {}
+
+  schema_node run() {
+    schema_node root = node(0, 0);
     if (at_ != s_.size()) fail("trailing bytes after the schema");
-    return std::move(out_);
+    return root;
   }
 
  private:
@@ -36,6 +50,7 @@ class schema_printer {
     std::uint64_t v = 0;
     for (int shift = 0; shift < 64; shift += 7) {
       std::uint8_t b = byte();
+      if (shift == 63 && b > 1) fail("varint overflows 64 bits");
       v |= static_cast<std::uint64_t>(b & 0x7f) << shift;
       if (b < 0x80) return v;
     }
@@ -45,138 +60,253 @@ class schema_printer {
     std::uint64_t v = varint();
     return static_cast<std::int64_t>((v >> 1) ^ (~(v & 1) + 1));
   }
+  // A count of nodes or names, each of which takes at least one schema byte.
   std::uint64_t small_count() {
     std::uint64_t n = varint();
-    if (n > s_.size()) fail("count " + std::to_string(n) + " is longer than the schema");
+    if (n > s_.size() - at_) fail("count " + std::to_string(n) + " is longer than the schema");
     return n;
   }
-  void list(int depth, std::uint64_t n) {
-    for (std::uint64_t i = 0; i < n; ++i) {
-      if (i != 0) out_ += ", ";
-      node(depth + 1);
-    }
-  }
-  void wrapped(const char* name, int depth) {
-    out_ += name;
-    out_ += '<';
-    node(depth + 1);
-    out_ += '>';
+  void children(schema_node& n, int depth, int records, std::uint64_t count) {
+    n.children.reserve(count);
+    for (std::uint64_t i = 0; i < count; ++i) n.children.push_back(node(depth + 1, records));
   }
 
-  void node(int depth) {
+  // `records`: how many records enclose this node, which bounds a reference.
+  schema_node node(int depth, int records) {
     if (depth > max_depth) fail("nested too deeply");
     using tag = schema_tag;
-    auto t = static_cast<tag>(byte());
-    switch (t) {
-      case tag::boolean: out_ += "bool"; break;
-      case tag::i8: out_ += "i8"; break;
-      case tag::u8: out_ += "u8"; break;
-      case tag::i16: out_ += "i16"; break;
-      case tag::u16: out_ += "u16"; break;
-      case tag::i32: out_ += "i32"; break;
-      case tag::u32: out_ += "u32"; break;
-      case tag::i64: out_ += "i64"; break;
-      case tag::u64: out_ += "u64"; break;
-      case tag::f32: out_ += "f32"; break;
-      case tag::f64: out_ += "f64"; break;
-      case tag::f80: out_ += "f80"; break;
-      case tag::char8: out_ += "char"; break;
-      case tag::utf8: out_ += "char8"; break;
-      case tag::utf16: out_ += "char16"; break;
-      case tag::utf32: out_ += "char32"; break;
-      case tag::wide: out_ += "wchar"; break;
-      case tag::byte: out_ += "byte"; break;
-      case tag::unit: out_ += "unit"; break;
-      case tag::path: out_ += "path"; break;
-      case tag::bits: out_ += "vector<bool>"; break;
+    schema_node n;
+    std::size_t at = at_;
+    n.tag = static_cast<tag>(byte());
+    switch (n.tag) {
+      case tag::boolean:
+      case tag::i8:
+      case tag::u8:
+      case tag::char8:
+      case tag::utf8:
+      case tag::byte:
+      case tag::unit:
+        n.min_wire = 1;
+        break;
+      case tag::i16:
+      case tag::u16:
+      case tag::utf16:
+        n.min_wire = 2;
+        break;
+      case tag::i32:
+      case tag::u32:
+      case tag::f32:
+      case tag::utf32:
+      case tag::wide:
+        n.min_wire = 4;
+        break;
+      case tag::i64:
+      case tag::u64:
+      case tag::f64:
+        n.min_wire = 8;
+        break;
+      case tag::f80:
+        n.min_wire = 16;
+        break;
+      case tag::path:
+      case tag::bits:
+        break;
       case tag::string: {
-        static constexpr const char* names[] = {"string", "u8string", "u16string", "u32string", "wstring"};
-        auto c = static_cast<std::uint8_t>(byte());
-        if (c < static_cast<std::uint8_t>(tag::char8) || c > static_cast<std::uint8_t>(tag::wide)) {
-          --at_;
-          fail("a string of non-character tag " + std::to_string(c));
+        children(n, depth, records, 1);
+        auto c = n.children[0].tag;
+        if (c < tag::char8 || c > tag::wide) {
+          at_ = at + 1;
+          fail("a string of a non-character type");
         }
-        out_ += names[c - static_cast<std::uint8_t>(tag::char8)];
         break;
       }
-      case tag::sequence: wrapped("list", depth); break;
-      case tag::set: wrapped("set", depth); break;
-      case tag::multiset: wrapped("multiset", depth); break;
-      case tag::optional: wrapped("optional", depth); break;
-      case tag::unique: wrapped("unique_ptr", depth); break;
-      case tag::shared: wrapped("shared_ptr", depth); break;
-      case tag::enumeration: wrapped("enum", depth); break;
-      case tag::complex: wrapped("complex", depth); break;
+      case tag::sequence:
+      case tag::set:
+      case tag::multiset:
+      case tag::optional:
+      case tag::unique:
+      case tag::shared:
+        children(n, depth, records, 1);
+        break;
+      case tag::enumeration:
+        children(n, depth, records, 1);
+        if (n.children[0].tag < tag::i8 || n.children[0].tag > tag::u64) {
+          at_ = at + 1;
+          fail("an enum of a non-integer type");
+        }
+        n.min_wire = n.children[0].min_wire;
+        break;
+      case tag::complex:
+        children(n, depth, records, 1);
+        if (n.children[0].tag != tag::f32 && n.children[0].tag != tag::f64 &&
+            n.children[0].tag != tag::f80) {
+          at_ = at + 1;
+          fail("a complex of a non-floating-point type");
+        }
+        n.min_wire = 2 * n.children[0].min_wire;
+        break;
       case tag::map:
       case tag::multimap:
-        out_ += t == tag::map ? "map<" : "multimap<";
-        list(depth, 2);
-        out_ += '>';
+        children(n, depth, records, 2);
         break;
-      case tag::array: {
-        std::uint64_t n = varint();
-        out_ += "array<";
-        node(depth + 1);
-        out_ += ", " + std::to_string(n) + ">";
+      case tag::array:
+        n.extent = varint();
+        children(n, depth, records, 1);
+        n.min_wire = n.extent == 0 ? 1 : saturating_mul(n.extent, n.children[0].min_wire);
         break;
-      }
       case tag::tuple:
-        out_ += '(';
-        list(depth, small_count());
-        out_ += ')';
-        break;
       case tag::variant:
-        out_ += "variant<";
-        list(depth, small_count());
-        out_ += '>';
+        children(n, depth, records, small_count());
+        if (n.tag == tag::tuple) {
+          std::uint64_t sum = 0;
+          for (auto& c : n.children) sum = saturating_add(sum, c.min_wire);
+          n.min_wire = std::max<std::uint64_t>(1, sum);
+        } else if (n.children.empty()) {
+          fail("a variant with no alternatives");
+        }
         break;
       case tag::record: {
-        std::uint64_t n = small_count();
-        out_ += '{';
-        for (std::uint64_t i = 0; i < n; ++i) {
-          if (i != 0) out_ += ", ";
+        std::uint64_t count = small_count();
+        std::uint64_t sum = 0;
+        for (std::uint64_t i = 0; i < count; ++i) {
           std::uint64_t len = small_count();
-          if (s_.size() - at_ < len) fail("truncated field name");
-          out_.append(reinterpret_cast<const char*>(s_.data() + at_), len);
+          n.names.emplace_back(reinterpret_cast<const char*>(s_.data() + at_), len);
           at_ += len;
-          out_ += ": ";
-          node(depth + 1);
+          n.children.push_back(node(depth + 1, records + 1));
+          sum = saturating_add(sum, n.children.back().min_wire);
         }
-        out_ += '}';
+        n.min_wire = std::max<std::uint64_t>(1, sum);
         break;
       }
-      case tag::duration: {
-        out_ += "duration<";
-        node(depth + 1);
-        std::int64_t num = zigzag();
-        std::int64_t den = zigzag();
-        out_ += ", " + std::to_string(num) + "/" + std::to_string(den) + ">";
+      case tag::duration:
+        children(n, depth, records, 1);
+        if (n.children[0].tag < tag::i8 || n.children[0].tag > tag::f80) {
+          at_ = at + 1;
+          fail("a duration of a non-number type");
+        }
+        n.num = zigzag();
+        n.den = zigzag();
+        n.min_wire = n.children[0].min_wire;
         break;
-      }
-      case tag::time_point: {
-        std::uint64_t clock = varint();
-        out_ += clock == 1 ? "time_point<system_clock, " : clock == 2 ? "time_point<steady_clock, "
-                                                                      : "time_point<clock " + std::to_string(clock) + ", ";
-        node(depth + 1);
-        out_ += '>';
+      case tag::time_point:
+        n.extent = varint();
+        children(n, depth, records, 1);
+        if (n.children[0].tag != tag::duration) {
+          at_ = at + 1;
+          fail("a time point of a non-duration type");
+        }
+        n.min_wire = n.children[0].min_wire;
         break;
-      }
       case tag::bitset:
-        out_ += "bitset<" + std::to_string(varint()) + ">";
+        n.extent = varint();
+        n.min_wire = n.extent == 0 ? 1 : n.extent / 8 + (n.extent % 8 != 0);
         break;
       case tag::ref:
-        out_ += "^" + std::to_string(varint());
+        n.extent = varint();
+        if (n.extent >= static_cast<std::uint64_t>(records)) {
+          at_ = at;
+          fail("a reference " + std::to_string(n.extent) + " levels out, with only " +
+               std::to_string(records) + " records around it");
+        }
         break;
       default:
-        --at_;
-        fail("unknown tag " + std::to_string(static_cast<int>(t)));
+        at_ = at;
+        fail("unknown tag " + std::to_string(static_cast<int>(n.tag)));
     }
+    return n;
   }
 
   std::span<const std::uint8_t> s_;
   std::size_t at_ = 0;
-  std::string out_;
 };
+
+void render(const schema_node& n, std::string& out) {
+  using tag = schema_tag;
+  auto wrapped = [&](const char* name) {
+    out += name;
+    out += '<';
+    render(n.children[0], out);
+    out += '>';
+  };
+  auto list = [&](const char* open, const char* close) {
+    out += open;
+    for (std::size_t i = 0; i < n.children.size(); ++i) {
+      if (i != 0) out += ", ";
+      render(n.children[i], out);
+    }
+    out += close;
+  };
+  switch (n.tag) {
+    case tag::boolean: out += "bool"; break;
+    case tag::i8: out += "i8"; break;
+    case tag::u8: out += "u8"; break;
+    case tag::i16: out += "i16"; break;
+    case tag::u16: out += "u16"; break;
+    case tag::i32: out += "i32"; break;
+    case tag::u32: out += "u32"; break;
+    case tag::i64: out += "i64"; break;
+    case tag::u64: out += "u64"; break;
+    case tag::f32: out += "f32"; break;
+    case tag::f64: out += "f64"; break;
+    case tag::f80: out += "f80"; break;
+    case tag::char8: out += "char"; break;
+    case tag::utf8: out += "char8"; break;
+    case tag::utf16: out += "char16"; break;
+    case tag::utf32: out += "char32"; break;
+    case tag::wide: out += "wchar"; break;
+    case tag::byte: out += "byte"; break;
+    case tag::unit: out += "unit"; break;
+    case tag::path: out += "path"; break;
+    case tag::bits: out += "vector<bool>"; break;
+    case tag::string: {
+      static constexpr const char* names[] = {"string", "u8string", "u16string", "u32string",
+                                              "wstring"};
+      out += names[static_cast<int>(n.children[0].tag) - static_cast<int>(tag::char8)];
+      break;
+    }
+    case tag::sequence: wrapped("list"); break;
+    case tag::set: wrapped("set"); break;
+    case tag::multiset: wrapped("multiset"); break;
+    case tag::optional: wrapped("optional"); break;
+    case tag::unique: wrapped("unique_ptr"); break;
+    case tag::shared: wrapped("shared_ptr"); break;
+    case tag::enumeration: wrapped("enum"); break;
+    case tag::complex: wrapped("complex"); break;
+    case tag::map: list("map<", ">"); break;
+    case tag::multimap: list("multimap<", ">"); break;
+    case tag::tuple: list("(", ")"); break;
+    case tag::variant: list("variant<", ">"); break;
+    case tag::array:
+      out += "array<";
+      render(n.children[0], out);
+      out += ", " + std::to_string(n.extent) + ">";
+      break;
+    case tag::record:
+      out += '{';
+      for (std::size_t i = 0; i < n.children.size(); ++i) {
+        if (i != 0) out += ", ";
+        out += n.names[i];
+        out += ": ";
+        render(n.children[i], out);
+      }
+      out += '}';
+      break;
+    case tag::duration:
+      out += "duration<";
+      render(n.children[0], out);
+      out += ", " + std::to_string(n.num) + "/" + std::to_string(n.den) + ">";
+      break;
+    case tag::time_point:
+      out += n.extent == 1   ? "time_point<system_clock, "
+             : n.extent == 2 ? "time_point<steady_clock, "
+                             : "time_point<clock " + std::to_string(n.extent) + ", ";
+      render(n.children[0], out);
+      out += '>';
+      break;
+    case tag::bitset: out += "bitset<" + std::to_string(n.extent) + ">"; break;
+    case tag::ref: out += "^" + std::to_string(n.extent); break;
+  }
+}
 
 struct known_type {
   std::string name;
@@ -198,7 +328,17 @@ std::string hex64(std::uint64_t v) {
 
 }  // namespace
 
-std::string schema_text(std::span<const std::uint8_t> schema) { return schema_printer(schema).run(); }
+schema_node parse_schema(std::span<const std::uint8_t> bytes) { return schema_parser(bytes).run(); }
+
+std::string to_text(const schema_node& node) {
+  std::string out;
+  render(node, out);
+  return out;
+}
+
+std::string schema_text(std::span<const std::uint8_t> schema) {
+  return to_text(parse_schema(schema));
+}
 
 namespace detail {
 
