@@ -123,7 +123,8 @@ std::vector<std::byte> read_frame_from(std::istream& is, const limits& lim) {
     read_some(buf, 4);
     std::uint32_t n;
     std::memcpy(&n, buf.data() + frame_header_size, 4);
-    if (n > lim.max_frame) throw decode_error("schema block over limits::max_frame", frame_header_size);
+    if (n > lim.max_frame)
+      throw decode_error("schema block over limits::max_frame", frame_header_size);
     read_some(buf, n);
   }
   read_some(buf, static_cast<std::size_t>(h.body_size));

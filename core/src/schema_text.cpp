@@ -22,8 +22,9 @@ constexpr std::uint64_t saturating_mul(std::uint64_t a, std::uint64_t b) {
 }
 
 constexpr std::uint64_t saturating_add(std::uint64_t a, std::uint64_t b) {
-  return a > std::numeric_limits<std::uint64_t>::max() - b ? std::numeric_limits<std::uint64_t>::max()
-                                                           : a + b;
+  return a > std::numeric_limits<std::uint64_t>::max() - b
+             ? std::numeric_limits<std::uint64_t>::max()
+             : a + b;
 }
 
 class schema_parser {
@@ -68,7 +69,8 @@ class schema_parser {
   }
   void children(schema_node& n, int depth, int records, std::uint64_t count) {
     n.children.reserve(count);
-    for (std::uint64_t i = 0; i < count; ++i) n.children.push_back(node(depth + 1, records));
+    for (std::uint64_t i = 0; i < count; ++i)
+      n.children.push_back(node(depth + 1, records));
   }
 
   // `records`: how many records enclose this node, which bounds a reference.
@@ -159,7 +161,8 @@ class schema_parser {
         children(n, depth, records, small_count());
         if (n.tag == tag::tuple) {
           std::uint64_t sum = 0;
-          for (auto& c : n.children) sum = saturating_add(sum, c.min_wire);
+          for (auto& c : n.children)
+            sum = saturating_add(sum, c.min_wire);
           n.min_wire = std::max<std::uint64_t>(1, sum);
         } else if (n.children.empty()) {
           fail("a variant with no alternatives");
@@ -237,45 +240,111 @@ void render(const schema_node& n, std::string& out) {
     out += close;
   };
   switch (n.tag) {
-    case tag::boolean: out += "bool"; break;
-    case tag::i8: out += "i8"; break;
-    case tag::u8: out += "u8"; break;
-    case tag::i16: out += "i16"; break;
-    case tag::u16: out += "u16"; break;
-    case tag::i32: out += "i32"; break;
-    case tag::u32: out += "u32"; break;
-    case tag::i64: out += "i64"; break;
-    case tag::u64: out += "u64"; break;
-    case tag::f32: out += "f32"; break;
-    case tag::f64: out += "f64"; break;
-    case tag::f80: out += "f80"; break;
-    case tag::char8: out += "char"; break;
-    case tag::utf8: out += "char8"; break;
-    case tag::utf16: out += "char16"; break;
-    case tag::utf32: out += "char32"; break;
-    case tag::wide: out += "wchar"; break;
-    case tag::byte: out += "byte"; break;
-    case tag::unit: out += "unit"; break;
-    case tag::path: out += "path"; break;
-    case tag::bits: out += "vector<bool>"; break;
+    case tag::boolean:
+      out += "bool";
+      break;
+    case tag::i8:
+      out += "i8";
+      break;
+    case tag::u8:
+      out += "u8";
+      break;
+    case tag::i16:
+      out += "i16";
+      break;
+    case tag::u16:
+      out += "u16";
+      break;
+    case tag::i32:
+      out += "i32";
+      break;
+    case tag::u32:
+      out += "u32";
+      break;
+    case tag::i64:
+      out += "i64";
+      break;
+    case tag::u64:
+      out += "u64";
+      break;
+    case tag::f32:
+      out += "f32";
+      break;
+    case tag::f64:
+      out += "f64";
+      break;
+    case tag::f80:
+      out += "f80";
+      break;
+    case tag::char8:
+      out += "char";
+      break;
+    case tag::utf8:
+      out += "char8";
+      break;
+    case tag::utf16:
+      out += "char16";
+      break;
+    case tag::utf32:
+      out += "char32";
+      break;
+    case tag::wide:
+      out += "wchar";
+      break;
+    case tag::byte:
+      out += "byte";
+      break;
+    case tag::unit:
+      out += "unit";
+      break;
+    case tag::path:
+      out += "path";
+      break;
+    case tag::bits:
+      out += "vector<bool>";
+      break;
     case tag::string: {
       static constexpr const char* names[] = {"string", "u8string", "u16string", "u32string",
                                               "wstring"};
       out += names[static_cast<int>(n.children[0].tag) - static_cast<int>(tag::char8)];
       break;
     }
-    case tag::sequence: wrapped("list"); break;
-    case tag::set: wrapped("set"); break;
-    case tag::multiset: wrapped("multiset"); break;
-    case tag::optional: wrapped("optional"); break;
-    case tag::unique: wrapped("unique_ptr"); break;
-    case tag::shared: wrapped("shared_ptr"); break;
-    case tag::enumeration: wrapped("enum"); break;
-    case tag::complex: wrapped("complex"); break;
-    case tag::map: list("map<", ">"); break;
-    case tag::multimap: list("multimap<", ">"); break;
-    case tag::tuple: list("(", ")"); break;
-    case tag::variant: list("variant<", ">"); break;
+    case tag::sequence:
+      wrapped("list");
+      break;
+    case tag::set:
+      wrapped("set");
+      break;
+    case tag::multiset:
+      wrapped("multiset");
+      break;
+    case tag::optional:
+      wrapped("optional");
+      break;
+    case tag::unique:
+      wrapped("unique_ptr");
+      break;
+    case tag::shared:
+      wrapped("shared_ptr");
+      break;
+    case tag::enumeration:
+      wrapped("enum");
+      break;
+    case tag::complex:
+      wrapped("complex");
+      break;
+    case tag::map:
+      list("map<", ">");
+      break;
+    case tag::multimap:
+      list("multimap<", ">");
+      break;
+    case tag::tuple:
+      list("(", ")");
+      break;
+    case tag::variant:
+      list("variant<", ">");
+      break;
     case tag::array:
       out += "array<";
       render(n.children[0], out);
@@ -303,8 +372,12 @@ void render(const schema_node& n, std::string& out) {
       render(n.children[0], out);
       out += '>';
       break;
-    case tag::bitset: out += "bitset<" + std::to_string(n.extent) + ">"; break;
-    case tag::ref: out += "^" + std::to_string(n.extent); break;
+    case tag::bitset:
+      out += "bitset<" + std::to_string(n.extent) + ">";
+      break;
+    case tag::ref:
+      out += "^" + std::to_string(n.extent);
+      break;
   }
 }
 
@@ -322,7 +395,8 @@ std::unordered_map<std::uint64_t, known_type>& registry() {
 std::string hex64(std::uint64_t v) {
   const char* digits = "0123456789abcdef";
   std::string s = "0x";
-  for (int i = 60; i >= 0; i -= 4) s += digits[(v >> i) & 15];
+  for (int i = 60; i >= 0; i -= 4)
+    s += digits[(v >> i) & 15];
   return s;
 }
 
@@ -351,8 +425,7 @@ void note_type(std::uint64_t fp, std::string_view name, std::span<const std::uin
 void throw_type_mismatch(std::uint64_t expected, std::string_view expected_name,
                          std::span<const std::uint8_t> expected_schema, const frame_view& found) {
   std::string msg = "brine: type mismatch: expected " + std::string(expected_name) + " " +
-                    schema_text(expected_schema) + " (fingerprint " + hex64(expected) +
-                    "), found ";
+                    schema_text(expected_schema) + " (fingerprint " + hex64(expected) + "), found ";
   std::uint64_t fp = found.header.fingerprint;
   std::string found_text;
   if (!found.schema.empty()) {

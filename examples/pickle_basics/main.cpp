@@ -5,11 +5,11 @@
 
 #include <brine/brine.hpp>
 
+#include <unistd.h>
 #include <cstdio>
 #include <filesystem>
 #include <map>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 // A plain struct: nothing to write.
@@ -23,7 +23,8 @@ struct Layer {
 class Model {
  public:
   Model() = default;
-  Model(std::string name, std::vector<Layer> layers) : name_(std::move(name)), layers_(std::move(layers)) {}
+  Model(std::string name, std::vector<Layer> layers)
+      : name_(std::move(name)), layers_(std::move(layers)) {}
   const std::string& name() const { return name_; }
   const std::vector<Layer>& layers() const { return layers_; }
   std::map<std::string, double>& metrics() { return metrics_; }
@@ -75,6 +76,7 @@ int main(int argc, char** argv) {
   }
 
   if (argc <= 1) std::filesystem::remove(path);
-  bool ok = back == scores && loaded.layers().size() == 2 && loaded.layers()[0].weights[1] == -1.25f;
+  bool ok =
+      back == scores && loaded.layers().size() == 2 && loaded.layers()[0].weights[1] == -1.25f;
   return ok ? 0 : 1;
 }

@@ -71,9 +71,17 @@ struct Payload {
 Payload sample() {
   Payload p;
   for (int i = 0; i < 3; ++i) {
-    Monster m{{1.f * i, 2.f, 3.f}, static_cast<std::int16_t>(i), 7, "orc" + std::to_string(i),
-              {1, 2, 3}, Color::green, {{"axe", 5}, {"bow", 3}}, Weapon{"axe", 5},
-              {{0, 0, 0}, {1, 1, 1}}, std::string("boss"), {{"speed", {1.5, 2.5}}}};
+    Monster m{{1.f * i, 2.f, 3.f},
+              static_cast<std::int16_t>(i),
+              7,
+              "orc" + std::to_string(i),
+              {1, 2, 3},
+              Color::green,
+              {{"axe", 5}, {"bow", 3}},
+              Weapon{"axe", 5},
+              {{0, 0, 0}, {1, 1, 1}},
+              std::string("boss"),
+              {{"speed", {1.5, 2.5}}}};
     p.monsters.push_back(m);
   }
   p.account = Account("ada", 1234);

@@ -36,7 +36,8 @@ constexpr std::string_view type_name() {
 
 // Remembers each type's name and schema the first time this process encodes or decodes it, so
 // that a type_mismatch can name the type that was found, not only its fingerprint.
-void note_type(std::uint64_t fingerprint, std::string_view name, std::span<const std::uint8_t> schema);
+void note_type(std::uint64_t fingerprint, std::string_view name,
+               std::span<const std::uint8_t> schema);
 
 template <class T>
 void note_type_once() {
@@ -163,7 +164,8 @@ T loads(std::span<const std::byte> bytes, const limits& lim = {}) {
 }
 
 /// Writes `v` with its schema to `path` atomically: a temporary file beside it is written,
-/// flushed and renamed, so a crash never leaves a half-written file. Throws: io_error, encode_error.
+/// flushed and renamed, so a crash never leaves a half-written file. Throws: io_error,
+/// encode_error.
 template <class T>
 void dump(const T& v, const std::filesystem::path& path) {
   detail::write_file_atomic(path, detail::dumps_frame(v, true));

@@ -36,7 +36,9 @@ struct access {
     return T::brine_field_list_();
   }
   template <class T>
-  static constexpr bool has_fields = requires { T::brine_field_list_(); };
+  static constexpr bool has_fields = requires {
+    T::brine_field_list_();
+  };
 };
 
 namespace detail {
@@ -45,10 +47,14 @@ template <class T>
 concept has_member_fields = access::has_fields<T>;
 
 template <class T>
-concept has_external_fields = requires { fields<T>::names; };
+concept has_external_fields = requires {
+  fields<T>::names;
+};
 
 template <class T>
-concept has_adapter = requires { typename adapter<T>::wire_type; };
+concept has_adapter = requires {
+  typename adapter<T>::wire_type;
+};
 
 // Drops one trailing underscore, the usual mark of a data member: owner_ is named owner.
 constexpr std::string_view public_field_name(std::string_view s) {
@@ -61,8 +67,8 @@ constexpr std::string_view public_field_name(std::string_view s) {
 
 /// Names the data members brine serializes, in order, inside a class definition:
 /// `BRINE_FIELDS(owner_, cents_)`. Members may be private. The class must be default-constructible.
-#define BRINE_FIELDS(...)                                                     \
-  friend struct ::brine::access;                                              \
-  auto brine_tie_() noexcept { return std::tie(__VA_ARGS__); }                \
-  auto brine_tie_() const noexcept { return std::tie(__VA_ARGS__); }          \
+#define BRINE_FIELDS(...)                                            \
+  friend struct ::brine::access;                                     \
+  auto brine_tie_() noexcept { return std::tie(__VA_ARGS__); }       \
+  auto brine_tie_() const noexcept { return std::tie(__VA_ARGS__); } \
   static constexpr std::string_view brine_field_list_() noexcept { return #__VA_ARGS__; }

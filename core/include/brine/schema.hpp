@@ -29,33 +29,33 @@ enum class schema_tag : std::uint8_t {
   u64 = 0x09,
   f32 = 0x0a,
   f64 = 0x0b,
-  f80 = 0x0c,  // x87 extended long double, 16 bytes on the wire
-  char8 = 0x0d,  // char
-  utf8 = 0x0e,  // char8_t
-  utf16 = 0x0f,  // char16_t
-  utf32 = 0x10,  // char32_t
-  wide = 0x11,  // wchar_t, 4 bytes
-  byte = 0x12,  // std::byte
-  unit = 0x13,  // std::monostate, empty structs
-  string = 0x20,  // + element node
-  sequence = 0x21,  // + element node
-  bits = 0x22,  // vector<bool>
-  set = 0x23,  // + key node
-  multiset = 0x24,  // + key node
-  map = 0x25,  // + key node + value node
-  multimap = 0x26,  // + key node + value node
-  array = 0x27,  // + varint extent + element node
-  tuple = 0x28,  // + varint n + n nodes
-  record = 0x29,  // + varint n + n × (varint length, name bytes, node)
-  optional = 0x2a,  // + node
-  variant = 0x2b,  // + varint n + n nodes
-  unique = 0x2c,  // + node
-  shared = 0x2d,  // + node
+  f80 = 0x0c,          // x87 extended long double, 16 bytes on the wire
+  char8 = 0x0d,        // char
+  utf8 = 0x0e,         // char8_t
+  utf16 = 0x0f,        // char16_t
+  utf32 = 0x10,        // char32_t
+  wide = 0x11,         // wchar_t, 4 bytes
+  byte = 0x12,         // std::byte
+  unit = 0x13,         // std::monostate, empty structs
+  string = 0x20,       // + element node
+  sequence = 0x21,     // + element node
+  bits = 0x22,         // vector<bool>
+  set = 0x23,          // + key node
+  multiset = 0x24,     // + key node
+  map = 0x25,          // + key node + value node
+  multimap = 0x26,     // + key node + value node
+  array = 0x27,        // + varint extent + element node
+  tuple = 0x28,        // + varint n + n nodes
+  record = 0x29,       // + varint n + n × (varint length, name bytes, node)
+  optional = 0x2a,     // + node
+  variant = 0x2b,      // + varint n + n nodes
+  unique = 0x2c,       // + node
+  shared = 0x2d,       // + node
   enumeration = 0x2e,  // + underlying integer node
-  duration = 0x2f,  // + rep node + zigzag varint num + zigzag varint den
-  time_point = 0x30,  // + varint clock + duration node
-  complex = 0x31,  // + node
-  bitset = 0x32,  // + varint N
+  duration = 0x2f,     // + rep node + zigzag varint num + zigzag varint den
+  time_point = 0x30,   // + varint clock + duration node
+  complex = 0x31,      // + node
+  bitset = 0x32,       // + varint N
   path = 0x33,
   ref = 0x34,  // + varint k: the record k levels out from here (recursive types)
 };
@@ -85,20 +85,31 @@ constexpr std::uint64_t clock_id() {
 
 template <class T>
 constexpr schema_tag number_tag() {
-  if constexpr (std::is_same_v<T, char>) return schema_tag::char8;
-  else if constexpr (std::is_same_v<T, char8_t>) return schema_tag::utf8;
-  else if constexpr (std::is_same_v<T, char16_t>) return schema_tag::utf16;
-  else if constexpr (std::is_same_v<T, char32_t>) return schema_tag::utf32;
-  else if constexpr (std::is_same_v<T, wchar_t>) return schema_tag::wide;
-  else if constexpr (std::is_same_v<T, float>) return schema_tag::f32;
-  else if constexpr (std::is_same_v<T, double>) return schema_tag::f64;
+  if constexpr (std::is_same_v<T, char>)
+    return schema_tag::char8;
+  else if constexpr (std::is_same_v<T, char8_t>)
+    return schema_tag::utf8;
+  else if constexpr (std::is_same_v<T, char16_t>)
+    return schema_tag::utf16;
+  else if constexpr (std::is_same_v<T, char32_t>)
+    return schema_tag::utf32;
+  else if constexpr (std::is_same_v<T, wchar_t>)
+    return schema_tag::wide;
+  else if constexpr (std::is_same_v<T, float>)
+    return schema_tag::f32;
+  else if constexpr (std::is_same_v<T, double>)
+    return schema_tag::f64;
   else {
     static_assert(std::is_integral_v<T> && sizeof(T) <= 8, "brine: unsupported number type");
     constexpr bool s = std::is_signed_v<T>;
-    if constexpr (sizeof(T) == 1) return s ? schema_tag::i8 : schema_tag::u8;
-    else if constexpr (sizeof(T) == 2) return s ? schema_tag::i16 : schema_tag::u16;
-    else if constexpr (sizeof(T) == 4) return s ? schema_tag::i32 : schema_tag::u32;
-    else return s ? schema_tag::i64 : schema_tag::u64;
+    if constexpr (sizeof(T) == 1)
+      return s ? schema_tag::i8 : schema_tag::u8;
+    else if constexpr (sizeof(T) == 2)
+      return s ? schema_tag::i16 : schema_tag::u16;
+    else if constexpr (sizeof(T) == 4)
+      return s ? schema_tag::i32 : schema_tag::u32;
+    else
+      return s ? schema_tag::i64 : schema_tag::u64;
   }
 }
 
@@ -114,11 +125,6 @@ constexpr void describe_fields(auto& s, std::index_sequence<I...>) {
   (((s.name(public_field_name(names[I]))), describe<field_type<T, I>, T, Stack...>(s)), ...);
 }
 
-template <class... A, class... Stack>
-constexpr void describe_each(auto& s, std::type_identity<std::tuple<Stack...>>) {
-  (describe<A, Stack...>(s), ...);
-}
-
 template <class T, class... Stack>
 constexpr void describe(auto& s) {
   constexpr kind k = kind_of<T>();
@@ -130,7 +136,8 @@ constexpr void describe(auto& s) {
       s.varint(pos);
       return;
     } else if constexpr (k == kind::adapter) {
-      describe<typename adapter<T>::wire_type, T, Stack...>(s);
+      // An adapter adds no record, so it does not count as a level for references.
+      describe<typename adapter<T>::wire_type, Stack...>(s);
     } else {
       s.tag(tag::record);
       s.varint(struct_size<T>);
@@ -176,7 +183,8 @@ constexpr void describe(auto& s) {
     s.varint(std::tuple_size_v<T>);
     [&]<std::size_t... I>(std::index_sequence<I...>) {
       (describe<std::tuple_element_t<I, T>, Stack...>(s), ...);
-    }(std::make_index_sequence<std::tuple_size_v<T>>{});
+    }
+    (std::make_index_sequence<std::tuple_size_v<T>>{});
   } else if constexpr (k == kind::optional) {
     s.tag(tag::optional);
     describe<typename T::value_type, Stack...>(s);
@@ -185,7 +193,8 @@ constexpr void describe(auto& s) {
     s.varint(std::variant_size_v<T>);
     [&]<std::size_t... I>(std::index_sequence<I...>) {
       (describe<std::variant_alternative_t<I, T>, Stack...>(s), ...);
-    }(std::make_index_sequence<std::variant_size_v<T>>{});
+    }
+    (std::make_index_sequence<std::variant_size_v<T>>{});
   } else if constexpr (k == kind::unique_ptr || k == kind::shared_ptr) {
     s.tag(k == kind::unique_ptr ? tag::unique : tag::shared);
     describe<std::remove_cv_t<typename T::element_type>, Stack...>(s);
@@ -246,7 +255,8 @@ struct schema_writer {
   }
   constexpr void name(std::string_view s) {
     varint(s.size());
-    for (char c : s) bytes[n++] = static_cast<std::uint8_t>(c);
+    for (char c : s)
+      bytes[n++] = static_cast<std::uint8_t>(c);
   }
 };
 

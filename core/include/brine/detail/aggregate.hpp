@@ -61,17 +61,19 @@ constexpr std::string_view pretty_name_of() {
   return __PRETTY_FUNCTION__;
 }
 
-// GCC prints "{(& fake_object<T>.fake_wrapper<T>::value.T::name)}", clang "{&fake_object.value.name}".
+// GCC prints "{(& fake_object<T>.fake_wrapper<T>::value.T::name)}", clang
+// "{&fake_object.value.name}".
 constexpr std::string_view field_name_from_pretty(std::string_view s) {
   auto close = s.find('}', s.find("fake_object"));
   if (close == std::string_view::npos) return {};
   auto end = close;
-  while (end > 0 && s[end - 1] == ')') --end;
+  while (end > 0 && s[end - 1] == ')')
+    --end;
   auto begin = end;
   while (begin > 0) {
     char c = s[begin - 1];
-    bool ident = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                 c == '_';
+    bool ident =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
     if (!ident) break;
     --begin;
   }
@@ -101,8 +103,10 @@ constexpr std::array<std::string_view, N> split_field_names(std::string_view lis
   while (k < N) {
     auto comma = list.find(',');
     auto part = list.substr(0, comma);
-    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
-    while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
+    while (!part.empty() && part.front() == ' ')
+      part.remove_prefix(1);
+    while (!part.empty() && part.back() == ' ')
+      part.remove_suffix(1);
     out[k++] = part;
     if (comma == std::string_view::npos) break;
     list.remove_prefix(comma + 1);

@@ -35,25 +35,39 @@ class unaligned_iterator {
     p_ += sizeof(E);
     return *this;
   }
-  unaligned_iterator operator++(int) noexcept { return unaligned_iterator(std::exchange(p_, p_ + sizeof(E))); }
+  unaligned_iterator operator++(int) noexcept {
+    return unaligned_iterator(std::exchange(p_, p_ + sizeof(E)));
+  }
   unaligned_iterator& operator--() noexcept {
     p_ -= sizeof(E);
     return *this;
   }
-  unaligned_iterator operator--(int) noexcept { return unaligned_iterator(std::exchange(p_, p_ - sizeof(E))); }
+  unaligned_iterator operator--(int) noexcept {
+    return unaligned_iterator(std::exchange(p_, p_ - sizeof(E)));
+  }
   unaligned_iterator& operator+=(difference_type n) noexcept {
     p_ += n * static_cast<difference_type>(sizeof(E));
     return *this;
   }
   unaligned_iterator& operator-=(difference_type n) noexcept { return *this += -n; }
-  friend unaligned_iterator operator+(unaligned_iterator it, difference_type n) noexcept { return it += n; }
-  friend unaligned_iterator operator+(difference_type n, unaligned_iterator it) noexcept { return it += n; }
-  friend unaligned_iterator operator-(unaligned_iterator it, difference_type n) noexcept { return it -= n; }
+  friend unaligned_iterator operator+(unaligned_iterator it, difference_type n) noexcept {
+    return it += n;
+  }
+  friend unaligned_iterator operator+(difference_type n, unaligned_iterator it) noexcept {
+    return it += n;
+  }
+  friend unaligned_iterator operator-(unaligned_iterator it, difference_type n) noexcept {
+    return it -= n;
+  }
   friend difference_type operator-(unaligned_iterator a, unaligned_iterator b) noexcept {
     return (a.p_ - b.p_) / static_cast<difference_type>(sizeof(E));
   }
-  friend bool operator==(unaligned_iterator a, unaligned_iterator b) noexcept { return a.p_ == b.p_; }
-  friend auto operator<=>(unaligned_iterator a, unaligned_iterator b) noexcept { return a.p_ <=> b.p_; }
+  friend bool operator==(unaligned_iterator a, unaligned_iterator b) noexcept {
+    return a.p_ == b.p_;
+  }
+  friend auto operator<=>(unaligned_iterator a, unaligned_iterator b) noexcept {
+    return a.p_ <=> b.p_;
+  }
 
  private:
   const std::byte* p_ = nullptr;
@@ -94,7 +108,8 @@ template <class T>
 void decode_map(reader& r, T& v, bool unique) {
   using K = typename T::key_type;
   using M = typename T::mapped_type;
-  std::size_t n = r.count(min_wire<K>() + min_wire<M>(), sizeof(typename T::value_type) + node_overhead, "map");
+  std::size_t n =
+      r.count(min_wire<K>() + min_wire<M>(), sizeof(typename T::value_type) + node_overhead, "map");
   v.clear();
   if constexpr (requires { v.reserve(n); }) v.reserve(n);
   for (std::size_t i = 0; i < n; ++i) {
@@ -124,7 +139,8 @@ void decode(reader& r, T& v) {
     r.take(6);
   } else if constexpr (k == kind::unit) {
     std::uint8_t b = r.byte();
-    if (b != 0) r.fail_at("expected an empty value (0), found " + std::to_string(b), r.offset() - 1);
+    if (b != 0)
+      r.fail_at("expected an empty value (0), found " + std::to_string(b), r.offset() - 1);
   } else if constexpr (k == kind::string) {
     using C = typename T::value_type;
     std::size_t n = r.count(sizeof(C), sizeof(C), "string");
@@ -142,11 +158,13 @@ void decode(reader& r, T& v) {
   } else if constexpr (k == kind::vector_bool) {
     std::size_t at = r.offset();
     std::uint64_t n = r.varint();
-    if (n / 8 > r.left()) r.fail_at("a vector<bool> of " + std::to_string(n) + " bits is longer than the input", at);
+    if (n / 8 > r.left())
+      r.fail_at("a vector<bool> of " + std::to_string(n) + " bits is longer than the input", at);
     r.charge(static_cast<std::size_t>(n / 8), at);
     const std::byte* p = r.take(static_cast<std::size_t>((n + 7) / 8));
     v.assign(static_cast<std::size_t>(n), false);
-    for (std::size_t i = 0; i < n; ++i) v[i] = ((static_cast<std::uint8_t>(p[i / 8]) >> (i % 8)) & 1) != 0;
+    for (std::size_t i = 0; i < n; ++i)
+      v[i] = ((static_cast<std::uint8_t>(p[i / 8]) >> (i % 8)) & 1) != 0;
     if (n % 8 != 0 && (static_cast<std::uint8_t>(p[n / 8]) >> (n % 8)) != 0) {
       r.fail_at("unused bits of a vector<bool> are not zero", r.offset() - 1);
     }
@@ -159,7 +177,8 @@ void decode(reader& r, T& v) {
     } else {
       v.clear();
       v.resize(n);
-      for (auto& e : v) decode(r, e);
+      for (auto& e : v)
+        decode(r, e);
     }
   } else if constexpr (k == kind::set || k == kind::multiset) {
     decode_set(r, v, k == kind::set);
@@ -170,7 +189,8 @@ void decode(reader& r, T& v) {
       std::monostate unit;
       decode(r, unit);
     } else {
-      for (auto& e : v) decode(r, e);
+      for (auto& e : v)
+        decode(r, e);
     }
   } else if constexpr (k == kind::tuple) {
     if constexpr (std::tuple_size_v<T> == 0) {
@@ -181,7 +201,9 @@ void decode(reader& r, T& v) {
     }
   } else if constexpr (k == kind::optional) {
     std::uint8_t tag = r.byte();
-    if (tag > 1) r.fail_at("expected an optional's tag (0 or 1), found " + std::to_string(tag), r.offset() - 1);
+    if (tag > 1)
+      r.fail_at("expected an optional's tag (0 or 1), found " + std::to_string(tag),
+                r.offset() - 1);
     if (tag == 0) {
       v.reset();
     } else {
@@ -192,15 +214,20 @@ void decode(reader& r, T& v) {
     std::uint64_t index = r.varint();
     constexpr std::size_t n = std::variant_size_v<T>;
     if (index >= n) {
-      r.fail_at("expected a variant index below " + std::to_string(n) + ", found " + std::to_string(index), at);
+      r.fail_at("expected a variant index below " + std::to_string(n) + ", found " +
+                    std::to_string(index),
+                at);
     }
     [&]<std::size_t... I>(std::index_sequence<I...>) {
       (void)((index == I ? (decode(r, v.template emplace<I>()), true) : false) || ...);
-    }(std::make_index_sequence<n>{});
+    }
+    (std::make_index_sequence<n>{});
   } else if constexpr (k == kind::unique_ptr) {
     using E = typename T::element_type;
     std::uint8_t tag = r.byte();
-    if (tag > 1) r.fail_at("expected a unique_ptr's tag (0 or 1), found " + std::to_string(tag), r.offset() - 1);
+    if (tag > 1)
+      r.fail_at("expected a unique_ptr's tag (0 or 1), found " + std::to_string(tag),
+                r.offset() - 1);
     if (tag == 0) {
       v.reset();
     } else {
@@ -228,7 +255,8 @@ void decode(reader& r, T& v) {
       std::uint64_t id = tag - shared_backref_base;
       if (id >= memo.size()) {
         r.fail_at("a shared_ptr refers to object " + std::to_string(id) + " but only " +
-                  std::to_string(memo.size()) + " were read", at);
+                      std::to_string(memo.size()) + " were read",
+                  at);
       }
       if (memo[id].type != fingerprint<E>) {
         r.fail_at("a shared_ptr refers to object " + std::to_string(id) + " of another type", at);
@@ -256,7 +284,8 @@ void decode(reader& r, T& v) {
     } else {
       const std::byte* p = r.take(bitset_bytes<T>());
       v.reset();
-      for (std::size_t i = 0; i < bits; ++i) v[i] = ((static_cast<std::uint8_t>(p[i / 8]) >> (i % 8)) & 1) != 0;
+      for (std::size_t i = 0; i < bits; ++i)
+        v[i] = ((static_cast<std::uint8_t>(p[i / 8]) >> (i % 8)) & 1) != 0;
       if (bits % 8 != 0 && (static_cast<std::uint8_t>(p[bits / 8]) >> (bits % 8)) != 0) {
         r.fail_at("unused bits of a bitset are not zero", r.offset() - 1);
       }

@@ -21,8 +21,7 @@ constexpr bool wire_pod();
 
 template <class T, std::size_t... I>
 constexpr bool aggregate_pod(std::index_sequence<I...>) {
-  return (wire_pod<field_type<T, I>>() && ...) &&
-         (sizeof(field_type<T, I>) + ... + 0) == sizeof(T);
+  return (wire_pod<field_type<T, I>>() && ...) && (sizeof(field_type<T, I>) + ... + 0) == sizeof(T);
 }
 
 template <class T>
@@ -68,7 +67,8 @@ constexpr std::size_t min_wire() {
   } else if constexpr (k == kind::tuple) {
     return []<std::size_t... I>(std::index_sequence<I...>) {
       return std::max<std::size_t>(1, (min_wire<std::tuple_element_t<I, T>>() + ... + 0));
-    }(std::make_index_sequence<std::tuple_size_v<T>>{});
+    }
+    (std::make_index_sequence<std::tuple_size_v<T>>{});
   } else if constexpr (k == kind::fields || k == kind::aggregate) {
     return std::max<std::size_t>(1, struct_min_wire<T>(std::make_index_sequence<struct_size<T>>{}));
   } else if constexpr (k == kind::adapter) {
@@ -118,7 +118,8 @@ void encode(Out& out, const T& v);
 
 template <class Out, class R>
 void encode_elements(Out& out, const R& range) {
-  for (const auto& e : range) encode(out, e);
+  for (const auto& e : range)
+    encode(out, e);
 }
 
 template <class Out, class T>
@@ -209,8 +210,9 @@ void encode(Out& out, const T& v) {
     }
     if constexpr (std::is_polymorphic_v<E>) {
       if (typeid(*v) != typeid(E)) {
-        throw_encode_error(std::string("cannot encode a unique_ptr whose object is of derived type ") +
-                           typeid(*v).name() + " that is not registered with BRINE_REGISTER");
+        throw_encode_error(
+            std::string("cannot encode a unique_ptr whose object is of derived type ") +
+            typeid(*v).name() + " that is not registered with BRINE_REGISTER");
       }
     }
     out.byte(1);
@@ -223,8 +225,9 @@ void encode(Out& out, const T& v) {
     }
     if constexpr (std::is_polymorphic_v<E>) {
       if (typeid(*v) != typeid(E)) {
-        throw_encode_error(std::string("cannot encode a shared_ptr whose object is of derived type ") +
-                           typeid(*v).name() + " that is not registered with BRINE_REGISTER");
+        throw_encode_error(
+            std::string("cannot encode a shared_ptr whose object is of derived type ") +
+            typeid(*v).name() + " that is not registered with BRINE_REGISTER");
       }
     }
     std::uint64_t id = out.memo().find_or_add(v.get(), fingerprint<E>);

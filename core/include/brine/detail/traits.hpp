@@ -60,8 +60,7 @@ inline constexpr bool is_unique_ptr<std::unique_ptr<T, std::default_delete<T>>> 
 
 template <class T>
 concept char_type = std::is_same_v<T, char> || std::is_same_v<T, char8_t> ||
-                    std::is_same_v<T, char16_t> || std::is_same_v<T, char32_t> ||
-                    std::is_same_v<T, wchar_t>;
+    std::is_same_v<T, char16_t> || std::is_same_v<T, char32_t> || std::is_same_v<T, wchar_t>;
 
 enum class kind {
   unsupported,
@@ -112,8 +111,8 @@ constexpr kind kind_of() {
     return kind::path;
   } else if constexpr (is_instance<T, std::vector>) {
     return std::is_same_v<typename T::value_type, bool> ? kind::vector_bool : kind::sequence;
-  } else if constexpr (is_instance<T, std::deque> ||
-                       is_instance<T, std::list> || is_instance<T, std::forward_list>) {
+  } else if constexpr (is_instance<T, std::deque> || is_instance<T, std::list> ||
+                       is_instance<T, std::forward_list>) {
     return kind::sequence;
   } else if constexpr (is_instance<T, std::set> || is_instance<T, std::unordered_set>) {
     return kind::set;

@@ -1,0 +1,386 @@
+// The schema-driven decoder behind brine-inspect: same bounds and limits as the typed decoder.
+
+#include "brine/dynamic.hpp"
+
+#include <cstring>
+#include <string>
+#include <utility>
+
+#include "brine/detail/wire.hpp"
+#include "brine/error.hpp"
+
+namespace brine {
+namespace {
+
+using tag = schema_tag;
+using dkind = dynamic_value::kind;
+
+void append_utf8(std::string& out, std::uint32_t c) {
+  if (c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) c = 0xfffd;
+  if (c < 0x80) {
+    out += static_cast<char>(c);
+  } else if (c < 0x800) {
+    out += static_cast<char>(0xc0 | (c >> 6));
+    out += static_cast<char>(0x80 | (c & 0x3f));
+  } else if (c < 0x10000) {
+    out += static_cast<char>(0xe0 | (c >> 12));
+    out += static_cast<char>(0x80 | ((c >> 6) & 0x3f));
+    out += static_cast<char>(0x80 | (c & 0x3f));
+  } else {
+    out += static_cast<char>(0xf0 | (c >> 18));
+    out += static_cast<char>(0x80 | ((c >> 12) & 0x3f));
+    out += static_cast<char>(0x80 | ((c >> 6) & 0x3f));
+    out += static_cast<char>(0x80 | (c & 0x3f));
+  }
+}
+
+std::size_t char_width(tag t) {
+  switch (t) {
+    case tag::utf16:
+      return 2;
+    case tag::utf32:
+    case tag::wide:
+      return 4;
+    default:
+      return 1;
+  }
+}
+
+class walker {
+ public:
+  walker(std::span<const std::byte> body, std::size_t offset, const limits& lim)
+      : r_(body.data(), body.data() + body.size(), lim, offset) {}
+
+  dynamic_value run(const schema_node& root) {
+    dynamic_value v = value(root);
+    if (r_.left() != 0) {
+      r_.fail("the body has " + std::to_string(r_.left()) + " bytes after the value");
+    }
+    return v;
+  }
+
+ private:
+  std::uint64_t fixed(std::size_t n) {
+    std::uint64_t v = 0;
+    r_.raw(&v, n);
+    return v;
+  }
+  std::int64_t signed_fixed(std::size_t n) {
+    std::uint64_t v = fixed(n);
+    if (n < 8) {
+      std::uint64_t sign = std::uint64_t{1} << (8 * n - 1);
+      v = (v ^ sign) - sign;
+    }
+    return static_cast<std::int64_t>(v);
+  }
+
+  void number(const schema_node& n, dynamic_value& v) {
+    switch (n.tag) {
+      case tag::i8:
+        v.k = dkind::integer;
+        v.i = signed_fixed(1);
+        break;
+      case tag::i16:
+        v.k = dkind::integer;
+        v.i = signed_fixed(2);
+        break;
+      case tag::i32:
+        v.k = dkind::integer;
+        v.i = signed_fixed(4);
+        break;
+      case tag::i64:
+        v.k = dkind::integer;
+        v.i = signed_fixed(8);
+        break;
+      case tag::u8:
+      case tag::byte:
+        v.k = dkind::unsigned_integer;
+        v.u = fixed(1);
+        break;
+      case tag::u16:
+        v.k = dkind::unsigned_integer;
+        v.u = fixed(2);
+        break;
+      case tag::u32:
+        v.k = dkind::unsigned_integer;
+        v.u = fixed(4);
+        break;
+      case tag::u64:
+        v.k = dkind::unsigned_integer;
+        v.u = fixed(8);
+        break;
+      case tag::f32: {
+        float x;
+        r_.raw(&x, 4);
+        v.k = dkind::floating;
+        v.f = x;
+        break;
+      }
+      case tag::f64: {
+        double x;
+        r_.raw(&x, 8);
+        v.k = dkind::floating;
+        v.f = x;
+        break;
+      }
+      case tag::f80: {
+        long double x = 0;
+        r_.raw(&x, 10);
+        r_.take(6);
+        v.k = dkind::floating;
+        v.f = x;
+        break;
+      }
+      case tag::char8:
+      case tag::utf8:
+      case tag::utf16:
+      case tag::utf32:
+      case tag::wide:
+        v.k = dkind::character;
+        v.u = fixed(char_width(n.tag));
+        break;
+      default:
+        break;
+    }
+  }
+
+  void text(tag char_tag, dynamic_value& v) {
+    std::size_t w = char_width(char_tag);
+    std::size_t count = r_.count(w, w, "string");
+    const std::byte* p = r_.take(count * w);
+    v.k = dkind::string;
+    if (w == 1) {
+      v.s.assign(reinterpret_cast<const char*>(p), count);
+      return;
+    }
+    for (std::size_t i = 0; i < count; ++i) {
+      std::uint32_t c = 0;
+      std::memcpy(&c, p + i * w, w);
+      if (w == 2 && c >= 0xd800 && c < 0xdc00 && i + 1 < count) {
+        std::uint32_t lo = 0;
+        std::memcpy(&lo, p + (i + 1) * w, w);
+        if (lo >= 0xdc00 && lo < 0xe000) {
+          c = 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00);
+          ++i;
+        }
+      }
+      append_utf8(v.s, c);
+    }
+  }
+
+  void bits(std::uint64_t n, dynamic_value& v) {
+    std::size_t bytes = static_cast<std::size_t>(n / 8 + (n % 8 != 0));
+    const std::byte* p = r_.take(bytes);
+    v.k = dkind::bits;
+    v.s.reserve(static_cast<std::size_t>(n));
+    for (std::uint64_t i = 0; i < n; ++i) {
+      v.s += ((static_cast<std::uint8_t>(p[i / 8]) >> (i % 8)) & 1) != 0 ? '1' : '0';
+    }
+    if (n % 8 != 0 && (static_cast<std::uint8_t>(p[n / 8]) >> (n % 8)) != 0) {
+      r_.fail_at("unused bits are not zero", r_.offset() - 1);
+    }
+  }
+
+  void elements(const schema_node& elem, std::size_t count, dynamic_value& v) {
+    v.items.reserve(count);
+    for (std::size_t i = 0; i < count; ++i)
+      v.items.push_back(value(elem));
+  }
+
+  std::size_t counted(std::uint64_t min_wire, const char* what) {
+    return r_.count(static_cast<std::size_t>(min_wire), sizeof(dynamic_value), what);
+  }
+
+  std::uint8_t tag_byte(std::uint8_t max, const char* what) {
+    std::uint8_t b = r_.byte();
+    if (b > max) {
+      r_.fail_at(std::string("expected ") + what + " tag (0 to " + std::to_string(max) +
+                     "), found " + std::to_string(b),
+                 r_.offset() - 1);
+    }
+    return b;
+  }
+
+  dynamic_value value(const schema_node& n) {
+    dynamic_value v;
+    v.schema = &n;
+    v.begin = r_.offset();
+    switch (n.tag) {
+      case tag::unit:
+        tag_byte(0, "an empty value's");
+        break;
+      case tag::boolean:
+        v.k = dkind::boolean;
+        v.u = tag_byte(1, "a bool's");
+        break;
+      case tag::string:
+        text(n.children[0].tag, v);
+        break;
+      case tag::path:
+        text(tag::char8, v);
+        break;
+      case tag::bits: {
+        std::size_t at = r_.offset();
+        std::uint64_t count = r_.varint();
+        if (count / 8 > r_.left()) r_.fail_at("a vector<bool> longer than the input", at);
+        r_.charge(static_cast<std::size_t>(count / 8), at);
+        bits(count, v);
+        break;
+      }
+      case tag::bitset:
+        if (n.extent == 0) {
+          tag_byte(0, "an empty bitset's");
+          v.k = dkind::bits;
+        } else {
+          if (n.extent / 8 > r_.left()) r_.fail("a bitset longer than the input");
+          bits(n.extent, v);
+        }
+        break;
+      case tag::sequence:
+      case tag::set:
+      case tag::multiset:
+        v.k = dkind::list;
+        elements(n.children[0], counted(n.children[0].min_wire, "list"), v);
+        break;
+      case tag::map:
+      case tag::multimap: {
+        v.k = dkind::map;
+        std::uint64_t pair_min = n.children[0].min_wire + n.children[1].min_wire;
+        std::size_t count =
+            r_.count(static_cast<std::size_t>(pair_min), 2 * sizeof(dynamic_value), "map");
+        v.items.reserve(2 * count);
+        for (std::size_t i = 0; i < count; ++i) {
+          v.items.push_back(value(n.children[0]));
+          v.items.push_back(value(n.children[1]));
+        }
+        break;
+      }
+      case tag::array:
+        v.k = dkind::list;
+        if (n.extent == 0) {
+          tag_byte(0, "an empty array's");
+        } else {
+          if (n.min_wire > r_.left()) r_.fail("an array longer than the input");
+          r_.charge(static_cast<std::size_t>(n.extent) * sizeof(dynamic_value), r_.offset());
+          elements(n.children[0], static_cast<std::size_t>(n.extent), v);
+        }
+        break;
+      case tag::tuple:
+      case tag::complex:
+        v.k = dkind::list;
+        if (n.tag == tag::complex) {
+          v.items.push_back(value(n.children[0]));
+          v.items.push_back(value(n.children[0]));
+        } else if (n.children.empty()) {
+          tag_byte(0, "an empty tuple's");
+        } else {
+          for (const auto& c : n.children)
+            v.items.push_back(value(c));
+        }
+        break;
+      case tag::record:
+        v.k = dkind::record;
+        record(n, v);
+        break;
+      case tag::ref:
+        return reference(n);
+      case tag::optional:
+        v.k = dkind::optional;
+        if (tag_byte(1, "an optional's") == 1) v.items.push_back(value(n.children[0]));
+        break;
+      case tag::variant: {
+        std::size_t at = r_.offset();
+        v.k = dkind::variant;
+        v.u = r_.varint();
+        if (v.u >= n.children.size()) {
+          r_.fail_at("expected a variant index below " + std::to_string(n.children.size()) +
+                         ", found " + std::to_string(v.u),
+                     at);
+        }
+        v.items.push_back(value(n.children[static_cast<std::size_t>(v.u)]));
+        break;
+      }
+      case tag::unique:
+        v.k = dkind::pointer;
+        if (tag_byte(1, "a unique_ptr's") == 1) v.items.push_back(value(n.children[0]));
+        break;
+      case tag::shared: {
+        std::size_t at = r_.offset();
+        std::uint64_t t = r_.varint();
+        if (t == 0) {
+          v.k = dkind::null_shared;
+        } else if (t == 1) {
+          v.k = dkind::shared;
+          v.u = objects_++;
+          v.items.push_back(value(n.children[0]));
+        } else if (t == 2) {
+          r_.fail_at("a shared_ptr to a registered derived type is not supported here", at);
+        } else {
+          v.k = dkind::reference;
+          v.u = t - 3;
+          if (v.u >= objects_) {
+            r_.fail_at("a shared_ptr refers to object " + std::to_string(v.u) + " but only " +
+                           std::to_string(objects_) + " were read",
+                       at);
+          }
+        }
+        break;
+      }
+      case tag::enumeration:
+      case tag::duration:
+      case tag::time_point: {
+        const schema_node* num = &n.children[0];
+        if (n.tag == tag::time_point) num = &num->children[0];
+        number(*num, v);
+        break;
+      }
+      default:
+        number(n, v);
+        break;
+    }
+    v.end = r_.offset();
+    return v;
+  }
+
+  // Records lexically around the current node, innermost first: a reference counts out along
+  // this chain, which is the chain of the schema tree, not the order in which values nest.
+  struct context {
+    const schema_node* record;
+    const context* parent;
+  };
+
+  void record(const schema_node& n, dynamic_value& v) {
+    r_.enter();
+    context here{&n, ctx_};
+    const context* saved = std::exchange(ctx_, &here);
+    if (n.children.empty()) tag_byte(0, "an empty record's");
+    for (const auto& c : n.children)
+      v.items.push_back(value(c));
+    ctx_ = saved;
+    r_.leave();
+  }
+
+  dynamic_value reference(const schema_node& n) {
+    // parse_schema checked that the reference stays inside the records around it.
+    const context* target = ctx_;
+    for (std::uint64_t k = 0; k < n.extent; ++k)
+      target = target->parent;
+    const context* saved = std::exchange(ctx_, target->parent);
+    dynamic_value v = value(*target->record);
+    ctx_ = saved;
+    return v;
+  }
+
+  detail::reader r_;
+  const context* ctx_ = nullptr;
+  std::uint64_t objects_ = 0;
+};
+
+}  // namespace
+
+dynamic_value decode_dynamic(const schema_node& schema, std::span<const std::byte> body,
+                             std::size_t offset, const limits& lim) {
+  return walker(body, offset, lim).run(schema);
+}
+
+}  // namespace brine
