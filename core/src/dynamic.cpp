@@ -48,8 +48,9 @@ std::size_t char_width(tag t) {
 
 class walker {
  public:
-  walker(std::span<const std::byte> body, std::size_t offset, const limits& lim)
-      : r_(body.data(), body.data() + body.size(), lim, offset) {}
+  walker(std::span<const std::byte> body, std::size_t offset, const limits& lim,
+         const type_table* types)
+      : r_(body.data(), body.data() + body.size(), lim, offset), types_(types) {}
 
   dynamic_value run(const schema_node& root) {
     dynamic_value v = value(root);
@@ -300,10 +301,13 @@ class walker {
         v.items.push_back(value(n.children[static_cast<std::size_t>(v.u)]));
         break;
       }
-      case tag::unique:
+      case tag::unique: {
         v.k = dkind::pointer;
-        if (tag_byte(1, "a unique_ptr's") == 1) v.items.push_back(value(n.children[0]));
+        std::uint8_t t = tag_byte(2, "a unique_ptr's");
+        if (t == 1) v.items.push_back(value(n.children[0]));
+        if (t == 2) derived(v);
         break;
+      }
       case tag::shared: {
         std::size_t at = r_.offset();
         std::uint64_t t = r_.varint();
@@ -314,7 +318,9 @@ class walker {
           v.u = objects_++;
           v.items.push_back(value(n.children[0]));
         } else if (t == 2) {
-          r_.fail_at("a shared_ptr to a registered derived type is not supported here", at);
+          v.k = dkind::shared;
+          v.u = objects_++;
+          derived(v);
         } else {
           v.k = dkind::reference;
           v.u = t - 3;
@@ -371,16 +377,62 @@ class walker {
     return v;
   }
 
+  // An object of a registered type: its name, then its value by the schema the file gives.
+  void derived(dynamic_value& v) {
+    std::size_t at = r_.offset();
+    std::size_t n = r_.count(1, 1, "type name");
+    v.s.assign(reinterpret_cast<const char*>(r_.take(n)), n);
+    const schema_node* s = types_ != nullptr ? types_->find(v.s) : nullptr;
+    if (s == nullptr) {
+      std::string shown = v.s.size() > 80 ? v.s.substr(0, 80) + "..." : v.s;
+      for (char& c : shown) {
+        if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
+      }
+      r_.fail_at("type \"" + shown + "\" is not in the frame's type table", at);
+    }
+    const context* saved = std::exchange(ctx_, nullptr);  // its references count from its root
+    v.items.push_back(value(*s));
+    ctx_ = saved;
+  }
+
   detail::reader r_;
+  const type_table* types_;
   const context* ctx_ = nullptr;
   std::uint64_t objects_ = 0;
 };
 
 }  // namespace
 
+const schema_node* type_table::find(std::string_view name) const noexcept {
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == name) return &schemas[i];
+  }
+  return nullptr;
+}
+
+type_table parse_type_table(std::span<const std::uint8_t> bytes) {
+  auto data = reinterpret_cast<const std::byte*>(bytes.data());
+  detail::reader r(data, data + bytes.size(), limits{});
+  type_table t;
+  std::size_t count = r.count(2, sizeof(schema_node), "type table");
+  for (std::size_t i = 0; i < count; ++i) {
+    std::size_t n = r.count(1, 1, "type name");
+    t.names.emplace_back(reinterpret_cast<const char*>(r.take(n)), n);
+    std::size_t at = r.offset();
+    std::size_t len = r.count(1, 1, "schema");
+    try {
+      t.schemas.push_back(parse_schema({reinterpret_cast<const std::uint8_t*>(r.take(len)), len}));
+    } catch (const decode_error& e) {
+      throw decode_error(std::string("type table: ") + e.what(), at + e.offset());
+    }
+  }
+  if (r.left() != 0) r.fail("trailing bytes after the type table");
+  return t;
+}
+
 dynamic_value decode_dynamic(const schema_node& schema, std::span<const std::byte> body,
-                             std::size_t offset, const limits& lim) {
-  return walker(body, offset, lim).run(schema);
+                             std::size_t offset, const limits& lim, const type_table* types) {
+  return walker(body, offset, lim, types).run(schema);
 }
 
 }  // namespace brine

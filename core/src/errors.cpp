@@ -80,3 +80,61 @@ void throw_too_small(std::size_t needed, std::size_t given) {
 
 }  // namespace detail
 }  // namespace brine
+
+namespace brine::detail {
+namespace {
+
+// A name from untrusted bytes, made safe to print.
+std::string printable(std::string_view s) {
+  std::string out;
+  for (unsigned char c : s.substr(0, 80)) {
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      const char* digits = "0123456789abcdef";
+      out += "\\x";
+      out += digits[c >> 4];
+      out += digits[c & 15];
+    }
+  }
+  if (s.size() > 80) out += "...";
+  return out;
+}
+
+}  // namespace
+
+const poly_entry& read_derived_entry(reader& r) {
+  std::size_t at = r.offset();
+  std::size_t n = r.count(1, 1, "type name");
+  std::string_view name(reinterpret_cast<const char*>(r.take(n)), n);
+  const poly_entry* e = entry_for_name(name);
+  if (e == nullptr) {
+    r.fail_at("unregistered type \"" + printable(name) +
+                  "\": only types named by BRINE_REGISTER can be decoded",
+              at);
+  }
+  return *e;
+}
+
+void throw_not_derived(const reader& r, const poly_entry& e, const void*, std::size_t at) {
+  r.fail_at(
+      "registered type \"" + std::string(e.name) + "\" is not derived from the pointer's type", at);
+}
+
+void bad_pointer_tag(const reader& r, std::uint8_t tag, bool polymorphic, bool abstract,
+                     std::size_t at) {
+  std::string allowed = abstract ? "0 or 2" : polymorphic ? "0, 1 or 2" : "0 or 1";
+  r.fail_at("expected a pointer's tag (" + allowed + "), found " + std::to_string(tag), at);
+}
+
+void throw_bad_backref(const reader& r, std::uint64_t id, std::size_t count, std::size_t at) {
+  r.fail_at("a shared_ptr refers to object " + std::to_string(id) + " but only " +
+                std::to_string(count) + " were read",
+            at);
+}
+
+void throw_backref_type(const reader& r, std::uint64_t id, std::size_t at) {
+  r.fail_at("a shared_ptr refers to object " + std::to_string(id) + " of another type", at);
+}
+
+}  // namespace brine::detail

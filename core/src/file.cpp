@@ -119,12 +119,13 @@ std::vector<std::byte> read_frame_from(std::istream& is, const limits& lim) {
   std::vector<std::byte> buf;
   read_some(buf, frame_header_size);
   frame_header h = read_frame_header(buf, lim);
-  if ((h.flags & frame_has_schema) != 0) {
+  for (auto flag : {frame_has_schema, frame_has_types}) {
+    if ((h.flags & flag) == 0) continue;
+    std::size_t at = buf.size();
     read_some(buf, 4);
     std::uint32_t n;
-    std::memcpy(&n, buf.data() + frame_header_size, 4);
-    if (n > lim.max_frame)
-      throw decode_error("schema block over limits::max_frame", frame_header_size);
+    std::memcpy(&n, buf.data() + at, 4);
+    if (n > lim.max_frame) throw decode_error("block of the frame over limits::max_frame", at);
     read_some(buf, n);
   }
   read_some(buf, static_cast<std::size_t>(h.body_size));

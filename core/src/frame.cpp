@@ -54,8 +54,11 @@ frame_header read_frame_header(std::span<const std::byte> bytes, const limits& l
                            " (this build reads version " + std::to_string(format_version) + ")",
                        4);
   }
-  if ((h.flags & ~frame_has_schema) != 0) {
+  if ((h.flags & ~(frame_has_schema | frame_has_types)) != 0) {
     throw decode_error("unknown frame flags " + hex_byte(h.flags), 5);
+  }
+  if ((h.flags & frame_has_types) != 0 && (h.flags & frame_has_schema) == 0) {
+    throw decode_error("a type table without a schema block", 5);
   }
   if (bytes[6] != std::byte{0} || bytes[7] != std::byte{0}) {
     throw decode_error("reserved header bytes 6-7 are not zero", 6);
@@ -78,20 +81,25 @@ frame_view parse_prefix(std::span<const std::byte> bytes, const limits& lim) {
   frame_view f;
   f.header = read_frame_header(bytes, lim);
   std::size_t at = frame_header_size;
-  if ((f.header.flags & frame_has_schema) != 0) {
+  auto block = [&](const char* what) -> std::span<const std::uint8_t> {
     if (bytes.size() < at + 4) {
-      throw decode_error("truncated frame: expected a 4-byte schema length", at);
+      throw decode_error(std::string("truncated frame: expected a 4-byte ") + what + " length", at);
     }
     std::uint32_t n;
     std::memcpy(&n, bytes.data() + at, 4);
     if (n > lim.max_frame || bytes.size() - at - 4 < n) {
-      throw decode_error("truncated frame: the schema block says " + std::to_string(n) +
-                             " bytes, found " + std::to_string(bytes.size() - at - 4),
+      throw decode_error(std::string("truncated frame: the ") + what + " says " +
+                             std::to_string(n) + " bytes, found " +
+                             std::to_string(bytes.size() - at - 4),
                          at);
     }
-    f.schema = {reinterpret_cast<const std::uint8_t*>(bytes.data() + at + 4), n};
+    std::span<const std::uint8_t> out{reinterpret_cast<const std::uint8_t*>(bytes.data() + at + 4),
+                                      n};
     at += 4 + n;
-  }
+    return out;
+  };
+  if ((f.header.flags & frame_has_schema) != 0) f.schema = block("schema block");
+  if ((f.header.flags & frame_has_types) != 0) f.types = block("type table");
   f.body_offset = at;
   return f;
 }

@@ -237,6 +237,7 @@ class text_printer {
         if (v.items.empty()) {
           out_ += v.k == dkind::optional ? "none" : "null";
         } else {
+          if (!v.s.empty()) out_ += v.s + " ";
           print(v.items[0], level);
         }
         return;
@@ -246,6 +247,7 @@ class text_printer {
         return;
       case dkind::shared:
         out_ += "&" + std::to_string(v.u) + " ";
+        if (!v.s.empty()) out_ += v.s + " ";
         print(v.items[0], level);
         return;
       case dkind::reference:
@@ -316,6 +318,12 @@ void json(const dynamic_value& v, std::string& out) {
     case dkind::pointer:
       if (v.items.empty()) {
         out += "null";
+      } else if (!v.s.empty()) {
+        out += "{\"$type\":";
+        quote(out, v.s, true);
+        out += ",\"value\":";
+        json(v.items[0], out);
+        out += '}';
       } else {
         json(v.items[0], out);
       }
@@ -326,7 +334,12 @@ void json(const dynamic_value& v, std::string& out) {
       out += '}';
       return;
     case dkind::shared:
-      out += "{\"$id\":" + std::to_string(v.u) + ",\"value\":";
+      out += "{\"$id\":" + std::to_string(v.u);
+      if (!v.s.empty()) {
+        out += ",\"$type\":";
+        quote(out, v.s, true);
+      }
+      out += ",\"value\":";
       json(v.items[0], out);
       out += '}';
       return;
@@ -437,8 +450,18 @@ std::string inspect(std::span<const std::byte> frame, const inspect_options& opt
     if (has_schema) {
       raw.line(24, 28, "schema size " + std::to_string(f.schema.size()));
       schema_node s = parse_schema(f.schema);
-      raw.line(28, f.body_offset, "schema " + to_text(s));
-      raw.value(decode_dynamic(s, f.body, f.body_offset, opt.lim), "");
+      std::size_t schema_end = 28 + f.schema.size();
+      raw.line(28, schema_end, "schema " + to_text(s));
+      type_table types;
+      if (!f.types.empty()) {
+        types = parse_type_table(f.types);
+        raw.line(schema_end, schema_end + 4, "type table size " + std::to_string(f.types.size()));
+        std::string names;
+        for (const auto& n : types.names)
+          names += (names.empty() ? "" : ", ") + n;
+        raw.line(schema_end + 4, f.body_offset, "type table: " + names);
+      }
+      raw.value(decode_dynamic(s, f.body, f.body_offset, opt.lim, &types), "");
     } else {
       raw.line(f.body_offset, frame.size(), "body (no schema in this frame)");
     }
@@ -453,7 +476,9 @@ std::string inspect(std::span<const std::byte> frame, const inspect_options& opt
            std::to_string(f.header.body_size) + " bytes\n";
   }
   schema_node s = parse_schema(f.schema);
-  dynamic_value v = decode_dynamic(s, f.body, f.body_offset, opt.lim);
+  type_table types;
+  if (!f.types.empty()) types = parse_type_table(f.types);
+  dynamic_value v = decode_dynamic(s, f.body, f.body_offset, opt.lim, &types);
   if (opt.fmt == inspect_options::format::json) {
     out = "{\"fingerprint\":\"" + hex64(f.header.fingerprint) + "\",\"schema\":";
     quote(out, to_text(s), true);

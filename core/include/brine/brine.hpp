@@ -8,4 +8,5 @@
 #include "brine/frame.hpp"
 #include "brine/limits.hpp"
 #include "brine/reflect.hpp"
+#include "brine/register.hpp"
 #include "brine/schema.hpp"

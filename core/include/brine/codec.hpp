@@ -58,36 +58,49 @@ std::size_t body_size(const T& v) {
   return s.size();
 }
 
-// Writes header, optional schema block and body at `out`, which holds exactly `total` bytes.
+// Writes the header, then the body; the caller has sized both.
 template <class T>
-void write_frame(const T& v, std::byte* out, std::size_t body, bool with_schema) {
+void write_frame(const T& v, std::byte* out, std::size_t body) {
   frame_header h;
   h.fingerprint = fingerprint<T>;
   h.body_size = body;
-  h.flags = with_schema ? frame_has_schema : 0;
   write_frame_header(out, h);
-  out += frame_header_size;
-  if (with_schema) {
-    auto n = static_cast<std::uint32_t>(schema_of<T>.size());
-    std::memcpy(out, &n, 4);
-    std::memcpy(out + 4, schema_of<T>.data(), n);
-    out += 4 + n;
-  }
-  writer w(out, limits{}.max_depth);
+  writer w(out + frame_header_size, limits{}.max_depth);
   encode(w, v);
 }
 
-template <class T>
-constexpr std::size_t schema_block_size() {
-  return 4 + schema_of<T>.size();
-}
+// The type table of a file: names and schemas of the registered derived types it holds.
+std::vector<std::uint8_t> type_table(const std::vector<const poly_entry*>& types);
 
+// Writes the frame of `v` with a schema block (and a type table if `v` holds registered derived
+// types), as files carry them.
 template <class T>
-std::vector<std::byte> dumps_frame(const T& v, bool with_schema) {
+std::vector<std::byte> dumps_described(const T& v) {
   note_type_once<T>();
-  std::size_t body = body_size(v);
-  std::vector<std::byte> out(frame_header_size + (with_schema ? schema_block_size<T>() : 0) + body);
-  write_frame(v, out.data(), body, with_schema);
+  sizer s(limits{}.max_depth);
+  encode(s, v);
+  std::vector<std::uint8_t> types =
+      s.derived().empty() ? std::vector<std::uint8_t>{} : type_table(s.derived());
+  constexpr auto& schema = schema_of<T>;
+  std::size_t prefix =
+      frame_header_size + 4 + schema.size() + (types.empty() ? 0 : 4 + types.size());
+  std::vector<std::byte> out(prefix + s.size());
+  frame_header h;
+  h.fingerprint = fingerprint<T>;
+  h.body_size = s.size();
+  h.flags = frame_has_schema | (types.empty() ? 0 : frame_has_types);
+  write_frame_header(out.data(), h);
+  std::byte* p = out.data() + frame_header_size;
+  auto block = [&](const std::uint8_t* data, std::size_t n) {
+    auto n32 = static_cast<std::uint32_t>(n);
+    std::memcpy(p, &n32, 4);
+    std::memcpy(p + 4, data, n);
+    p += 4 + n;
+  };
+  block(schema.data(), schema.size());
+  if (!types.empty()) block(types.data(), types.size());
+  writer w(p, limits{}.max_depth);
+  encode(w, v);
   return out;
 }
 
@@ -112,7 +125,11 @@ std::vector<std::byte> read_frame_from(std::istream& is, const limits& lim);
 /// Throws: encode_error (too deep, unregistered polymorphic type).
 template <class T>
 std::vector<std::byte> dumps(const T& v) {
-  return detail::dumps_frame(v, false);
+  detail::note_type_once<T>();
+  std::size_t body = detail::body_size(v);
+  std::vector<std::byte> out(frame_header_size + body);
+  detail::write_frame(v, out.data(), body);
+  return out;
 }
 
 /// Bytes dumps(v) would produce.
@@ -129,7 +146,7 @@ std::size_t dumps_to(const T& v, std::span<std::byte> out) {
   std::size_t body = detail::body_size(v);
   std::size_t total = frame_header_size + body;
   if (out.size() < total) detail::throw_too_small(total, out.size());
-  detail::write_frame(v, out.data(), body, false);
+  detail::write_frame(v, out.data(), body);
   return total;
 }
 
@@ -140,7 +157,7 @@ void dumps_append(const T& v, std::vector<std::byte>& out) {
   std::size_t body = detail::body_size(v);
   std::size_t at = out.size();
   out.resize(at + frame_header_size + body);
-  detail::write_frame(v, out.data() + at, body, false);
+  detail::write_frame(v, out.data() + at, body);
 }
 
 /// Decodes a frame into `out`, replacing its contents.
@@ -168,13 +185,13 @@ T loads(std::span<const std::byte> bytes, const limits& lim = {}) {
 /// encode_error.
 template <class T>
 void dump(const T& v, const std::filesystem::path& path) {
-  detail::write_file_atomic(path, detail::dumps_frame(v, true));
+  detail::write_file_atomic(path, detail::dumps_described(v));
 }
 
 /// Writes `v` with its schema to a stream. Throws: io_error, encode_error.
 template <class T>
 void dump(const T& v, std::ostream& os) {
-  detail::write_stream(os, detail::dumps_frame(v, true));
+  detail::write_stream(os, detail::dumps_described(v));
 }
 
 /// Reads a file written by dump. Throws: io_error, decode_error, type_mismatch.

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "brine/limits.hpp"
@@ -47,9 +48,22 @@ struct dynamic_value {
   std::size_t end = 0;
 };
 
-/// Decodes `body` (which starts at `offset` in its frame) by `schema`.
+/// The registered derived types a file describes (its type table), by name.
+struct type_table {
+  std::vector<std::string> names;
+  std::vector<schema_node> schemas;
+  /// The schema of `name`, or nullptr.
+  const schema_node* find(std::string_view name) const noexcept;
+};
+
+/// Parses a frame's type table block. Throws: decode_error if malformed.
+type_table parse_type_table(std::span<const std::uint8_t> bytes);
+
+/// Decodes `body` (which starts at `offset` in its frame) by `schema`; objects of registered
+/// derived types are read by their schemas in `types`.
 /// Throws: decode_error with the byte offset, as loads would.
 dynamic_value decode_dynamic(const schema_node& schema, std::span<const std::byte> body,
-                             std::size_t offset = 0, const limits& lim = {});
+                             std::size_t offset = 0, const limits& lim = {},
+                             const type_table* types = nullptr);
 
 }  // namespace brine

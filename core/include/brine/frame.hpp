@@ -22,6 +22,9 @@ inline constexpr std::uint8_t frame_magic[4] = {'b', 'r', 'n', 0x01};
 enum frame_flag : std::uint8_t {
   /// A schema block (u32 length, schema bytes) follows the header.
   frame_has_schema = 0x01,
+  /// A type table (u32 length, then the names and schemas of the registered derived types the
+  /// body holds) follows the schema block. Only with frame_has_schema.
+  frame_has_types = 0x02,
 };
 
 /// The fixed header of a frame.
@@ -36,6 +39,7 @@ struct frame_header {
 struct frame_view {
   frame_header header;
   std::span<const std::uint8_t> schema;
+  std::span<const std::uint8_t> types;
   std::span<const std::byte> body;
   std::size_t body_offset = 0;
 };

@@ -35,8 +35,20 @@ struct access {
   static constexpr std::string_view field_list() noexcept {
     return T::brine_field_list_();
   }
+  // True only for the class that wrote BRINE_FIELDS, not for classes derived from it, which
+  // would otherwise silently lose their own fields.
   template <class T>
-  static constexpr bool has_fields = requires {
+  static constexpr bool owns_fields() {
+    if constexpr (requires(const T& t) { t.brine_fields_owner_(); }) {
+      return std::is_same_v<decltype(std::declval<const T&>().brine_fields_owner_()), T>;
+    } else {
+      return false;
+    }
+  }
+  template <class T>
+  static constexpr bool has_fields = owns_fields<T>();
+  template <class T>
+  static constexpr bool inherits_fields = !owns_fields<T>() && requires {
     T::brine_field_list_();
   };
 };
@@ -67,8 +79,9 @@ constexpr std::string_view public_field_name(std::string_view s) {
 
 /// Names the data members brine serializes, in order, inside a class definition:
 /// `BRINE_FIELDS(owner_, cents_)`. Members may be private. The class must be default-constructible.
-#define BRINE_FIELDS(...)                                            \
-  friend struct ::brine::access;                                     \
-  auto brine_tie_() noexcept { return std::tie(__VA_ARGS__); }       \
-  auto brine_tie_() const noexcept { return std::tie(__VA_ARGS__); } \
+#define BRINE_FIELDS(...)                                                          \
+  friend struct ::brine::access;                                                   \
+  auto brine_fields_owner_() const noexcept->std::remove_cvref_t<decltype(*this)>; \
+  auto brine_tie_() noexcept { return std::tie(__VA_ARGS__); }                     \
+  auto brine_tie_() const noexcept { return std::tie(__VA_ARGS__); }               \
   static constexpr std::string_view brine_field_list_() noexcept { return #__VA_ARGS__; }

@@ -87,6 +87,17 @@ void decode_struct(reader& r, T& v) {
 }
 
 [[noreturn]] void throw_duplicate_key(const reader& r, std::size_t at, const char* what);
+[[noreturn]] void throw_not_derived(const reader& r, const poly_entry& e, const void* base,
+                                    std::size_t at);
+[[noreturn]] void bad_pointer_tag(const reader& r, std::uint8_t tag, bool polymorphic,
+                                  bool abstract, std::size_t at);
+[[noreturn]] void throw_bad_backref(const reader& r, std::uint64_t id, std::size_t count,
+                                    std::size_t at);
+[[noreturn]] void throw_backref_type(const reader& r, std::uint64_t id, std::size_t at);
+
+/// Reads the name of a registered type and finds it. Throws: decode_error for a name that no
+/// BRINE_REGISTER gave: the allowlist.
+const poly_entry& read_derived_entry(reader& r);
 
 template <class T>
 void decode_set(reader& r, T& v, bool unique) {
@@ -224,44 +235,73 @@ void decode(reader& r, T& v) {
     (std::make_index_sequence<n>{});
   } else if constexpr (k == kind::unique_ptr) {
     using E = typename T::element_type;
+    std::size_t at = r.offset();
     std::uint8_t tag = r.byte();
-    if (tag > 1)
-      r.fail_at("expected a unique_ptr's tag (0 or 1), found " + std::to_string(tag),
-                r.offset() - 1);
     if (tag == 0) {
       v.reset();
+    } else if (tag == 1 && !std::is_abstract_v<E>) {
+      if constexpr (!std::is_abstract_v<E>) {
+        r.charge(sizeof(E), at);
+        auto p = std::make_unique<E>();
+        decode(r, *p);
+        v = std::move(p);
+      }
+    } else if (tag == 2 && std::is_polymorphic_v<E>) {
+      if constexpr (std::is_polymorphic_v<E>) {
+        static_assert(std::has_virtual_destructor_v<E>,
+                      "brine: a polymorphic base class needs a virtual destructor");
+        const poly_entry& e = read_derived_entry(r);
+        r.charge(e.size, at);
+        std::unique_ptr<void, void (*)(void*) noexcept> object(e.make(), e.destroy);
+        E* base = upcast<E>(e, object.get());
+        if (base == nullptr) throw_not_derived(r, e, type_identity<E>(), at);
+        e.decode(r, object.get());
+        object.release();
+        v.reset(base);
+      }
     } else {
-      r.charge(sizeof(E), r.offset());
-      auto p = std::make_unique<E>();
-      decode(r, *p);
-      v = std::move(p);
+      bad_pointer_tag(r, tag, std::is_polymorphic_v<E>, std::is_abstract_v<E>, at);
     }
   } else if constexpr (k == kind::shared_ptr) {
     using E = std::remove_cv_t<typename T::element_type>;
     std::size_t at = r.offset();
     std::uint64_t tag = r.varint();
+    auto& memo = r.memo();
     if (tag == 0) {
       v.reset();
-    } else if (tag == 1) {
-      r.charge(sizeof(E) + node_overhead, at);
-      auto p = std::make_shared<E>();
-      r.memo().push_back({fingerprint<E>, p});
-      decode(r, *p);
-      v = std::move(p);
+    } else if (tag == 1 && !std::is_abstract_v<E>) {
+      if constexpr (!std::is_abstract_v<E>) {
+        r.charge(sizeof(E) + node_overhead, at);
+        auto p = std::make_shared<E>();
+        const poly_entry* e = nullptr;
+        if constexpr (std::is_polymorphic_v<E>) e = find_entry_for_type(typeid(E));
+        memo.push_back({type_identity<E>(), p, e});
+        decode(r, *p);
+        v = std::move(p);
+      }
+    } else if (tag == 2 && std::is_polymorphic_v<E>) {
+      const poly_entry& e = read_derived_entry(r);
+      r.charge(e.size + node_overhead, at);
+      std::shared_ptr<void> object = e.make_shared();
+      E* base = upcast<E>(e, object.get());
+      if (base == nullptr) throw_not_derived(r, e, type_identity<E>(), at);
+      memo.push_back({e.identity, object, &e});
+      e.decode(r, object.get());
+      v = std::shared_ptr<E>(std::move(object), base);
     } else if (tag < shared_backref_base) {
-      r.fail_at("a shared_ptr to a derived type, which needs BRINE_REGISTER support", at);
+      bad_pointer_tag(r, static_cast<std::uint8_t>(tag), std::is_polymorphic_v<E>,
+                      std::is_abstract_v<E>, at);
     } else {
-      auto& memo = r.memo();
       std::uint64_t id = tag - shared_backref_base;
-      if (id >= memo.size()) {
-        r.fail_at("a shared_ptr refers to object " + std::to_string(id) + " but only " +
-                      std::to_string(memo.size()) + " were read",
-                  at);
+      if (id >= memo.size()) throw_bad_backref(r, id, memo.size(), at);
+      const memo_entry& m = memo[static_cast<std::size_t>(id)];
+      if (m.type == type_identity<E>()) {
+        v = std::static_pointer_cast<E>(m.object);
+      } else if (E* base = m.poly != nullptr ? upcast<E>(*m.poly, m.object.get()) : nullptr) {
+        v = std::shared_ptr<E>(m.object, base);
+      } else {
+        throw_backref_type(r, id, at);
       }
-      if (memo[id].type != fingerprint<E>) {
-        r.fail_at("a shared_ptr refers to object " + std::to_string(id) + " of another type", at);
-      }
-      v = std::static_pointer_cast<E>(memo[id].object);
     }
   } else if constexpr (k == kind::duration) {
     typename T::rep c{};

@@ -10,6 +10,7 @@
 #include <typeinfo>
 #include <utility>
 
+#include "brine/detail/registry.hpp"
 #include "brine/detail/wire.hpp"
 #include "brine/schema.hpp"
 
@@ -131,6 +132,38 @@ void encode_struct(Out& out, const T& v) {
 
 [[noreturn]] void throw_encode_error(const std::string& what);
 
+// The registry entry of the object's dynamic type if that differs from its static type E.
+// Throws: encode_error if the dynamic type was never registered.
+template <class E>
+const poly_entry* derived_entry(const E& obj) {
+  if constexpr (std::is_polymorphic_v<E>) {
+    if (typeid(obj) != typeid(E)) return &entry_for_type(typeid(obj));
+  }
+  return nullptr;
+}
+
+template <class E>
+const void* most_derived(const E& obj) {
+  if constexpr (std::is_polymorphic_v<E>) {
+    return dynamic_cast<const void*>(&obj);
+  } else {
+    return &obj;
+  }
+}
+
+// A registered derived object: its name, then its own encoding.
+template <class Out, class E>
+void encode_derived(Out& out, const poly_entry& e, const E& obj) {
+  out.varint(e.name.size());
+  out.raw(e.name.data(), e.name.size());
+  out.note_derived(e);
+  if constexpr (Out::measuring) {
+    e.measure(out, most_derived(obj));
+  } else {
+    e.write(out, most_derived(obj));
+  }
+}
+
 template <class Out, class T>
 void encode(Out& out, const T& v) {
   constexpr kind k = kind_of<T>();
@@ -203,36 +236,30 @@ void encode(Out& out, const T& v) {
     out.varint(v.index());
     std::visit([&](const auto& alt) { encode(out, alt); }, v);
   } else if constexpr (k == kind::unique_ptr) {
-    using E = typename T::element_type;
     if (!v) {
       out.byte(0);
-      return;
+    } else if (const poly_entry* e = derived_entry(*v)) {
+      out.byte(2);
+      encode_derived(out, *e, *v);
+    } else {
+      out.byte(1);
+      encode(out, *v);
     }
-    if constexpr (std::is_polymorphic_v<E>) {
-      if (typeid(*v) != typeid(E)) {
-        throw_encode_error(
-            std::string("cannot encode a unique_ptr whose object is of derived type ") +
-            typeid(*v).name() + " that is not registered with BRINE_REGISTER");
-      }
-    }
-    out.byte(1);
-    encode(out, *v);
   } else if constexpr (k == kind::shared_ptr) {
     using E = std::remove_cv_t<typename T::element_type>;
     if (!v) {
       out.varint(0);
       return;
     }
-    if constexpr (std::is_polymorphic_v<E>) {
-      if (typeid(*v) != typeid(E)) {
-        throw_encode_error(
-            std::string("cannot encode a shared_ptr whose object is of derived type ") +
-            typeid(*v).name() + " that is not registered with BRINE_REGISTER");
-      }
-    }
-    std::uint64_t id = out.memo().find_or_add(v.get(), fingerprint<E>);
+    const poly_entry* e = derived_entry(*v);
+    // Keyed by the most-derived object and type, so pointers to it as Base and as Derived meet.
+    std::uint64_t id = e != nullptr ? out.memo().find_or_add(most_derived(*v), e->identity)
+                                    : out.memo().find_or_add(v.get(), type_identity<E>());
     if (id != encode_memo::none) {
       out.varint(id + shared_backref_base);
+    } else if (e != nullptr) {
+      out.varint(2);
+      encode_derived(out, *e, *v);
     } else {
       out.varint(1);
       encode(out, *v);

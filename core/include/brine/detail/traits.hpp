@@ -97,6 +97,10 @@ constexpr kind kind_of() {
     return kind::adapter;
   } else if constexpr (has_member_fields<T> || has_external_fields<T>) {
     return kind::fields;
+  } else if constexpr (std::is_abstract_v<T>) {
+    return kind::unit;  // no value of its own: objects behind its pointers are registered types
+  } else if constexpr (access::inherits_fields<T>) {
+    return kind::unsupported;  // a base's BRINE_FIELDS would miss this class's own fields
   } else if constexpr (std::is_same_v<T, bool>) {
     return kind::boolean;
   } else if constexpr (std::is_same_v<T, long double>) {

@@ -24,12 +24,23 @@ constexpr std::size_t varint_size(std::uint64_t v) noexcept {
   return (static_cast<std::size_t>(std::bit_width(v | 1)) + 6) / 7;
 }
 
+struct poly_entry;
+
+template <class T>
+inline constexpr char type_tag = 0;
+
+/// A unique address per type, cheaper to hash and compare than std::type_info.
+template <class T>
+constexpr const void* type_identity() noexcept {
+  return &type_tag<T>;
+}
+
 // Pickle's memo: the id each shared object got when first written.
 class encode_memo {
  public:
   // Returns the id of (p, type) if seen, else records it under a new id and returns `none`.
   static constexpr std::uint64_t none = ~std::uint64_t{0};
-  std::uint64_t find_or_add(const void* p, std::uint64_t type) {
+  std::uint64_t find_or_add(const void* p, const void* type) {
     auto [it, added] = ids_.try_emplace(key{p, type}, ids_.size());
     return added ? none : it->second;
   }
@@ -37,12 +48,13 @@ class encode_memo {
  private:
   struct key {
     const void* p;
-    std::uint64_t type;
+    const void* type;
     bool operator==(const key&) const = default;
   };
   struct key_hash {
     std::size_t operator()(const key& k) const noexcept {
-      return std::hash<const void*>{}(k.p) ^ (k.type * 0x9e3779b97f4a7c15ULL);
+      return std::hash<const void*>{}(k.p) ^
+             (std::hash<const void*>{}(k.type) * 0x9e3779b97f4a7c15ULL);
     }
   };
   std::unordered_map<key, std::uint64_t, key_hash> ids_;
@@ -60,9 +72,19 @@ class encode_state {
   }
   void leave() noexcept { --depth_; }
 
+  /// Records that a registered derived type was written (files list their schemas).
+  void note_derived(const poly_entry& e) {
+    for (const poly_entry* seen : derived_) {
+      if (seen == &e) return;
+    }
+    derived_.push_back(&e);
+  }
+  const std::vector<const poly_entry*>& derived() const noexcept { return derived_; }
+
  private:
   [[noreturn]] void too_deep() const;
   std::unique_ptr<encode_memo> memo_;
+  std::vector<const poly_entry*> derived_;
   std::size_t depth_ = 0;
   std::size_t max_depth_;
 };
@@ -111,8 +133,9 @@ class writer : public encode_state {
 
 // One object read so far, for back-references.
 struct memo_entry {
-  std::uint64_t type;
-  std::shared_ptr<void> object;
+  const void* type;              // type_identity of the most-derived type
+  std::shared_ptr<void> object;  // the most-derived object
+  const poly_entry* poly;  // its registry entry, if it has one: lets it be seen through a base
 };
 
 /// Reads an encoding, checking every length against the bytes left and the limits.
