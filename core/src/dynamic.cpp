@@ -2,6 +2,7 @@
 
 #include "brine/dynamic.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -310,23 +311,25 @@ class walker {
       }
       case tag::shared: {
         std::size_t at = r_.offset();
+        std::uint64_t position = r_.position();
         std::uint64_t t = r_.varint();
         if (t == 0) {
           v.k = dkind::null_shared;
-        } else if (t == 1) {
+        } else if (t == 1 || t == 2) {
           v.k = dkind::shared;
-          v.u = objects_++;
-          v.items.push_back(value(n.children[0]));
-        } else if (t == 2) {
-          v.k = dkind::shared;
-          v.u = objects_++;
-          derived(v);
+          v.u = position;
+          objects_.push_back(position);
+          if (t == 1) {
+            v.items.push_back(value(n.children[0]));
+          } else {
+            derived(v);
+          }
         } else {
           v.k = dkind::reference;
           v.u = t - 3;
-          if (v.u >= objects_) {
-            r_.fail_at("a shared_ptr refers to object " + std::to_string(v.u) + " but only " +
-                           std::to_string(objects_) + " were read",
+          if (!std::binary_search(objects_.begin(), objects_.end(), v.u)) {
+            r_.fail_at("a shared_ptr refers to an object at body position " + std::to_string(v.u) +
+                           ", where no object was read",
                        at);
           }
         }
@@ -398,7 +401,7 @@ class walker {
   detail::reader r_;
   const type_table* types_;
   const context* ctx_ = nullptr;
-  std::uint64_t objects_ = 0;
+  std::vector<std::uint64_t> objects_;  // body positions of the shared objects read, ascending
 };
 
 }  // namespace

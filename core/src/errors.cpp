@@ -1,5 +1,6 @@
 // Out-of-line throwing paths of the codec, kept off the hot path.
 
+#include <algorithm>
 #include <string>
 
 #include "brine/codec.hpp"
@@ -127,14 +128,23 @@ void bad_pointer_tag(const reader& r, std::uint8_t tag, bool polymorphic, bool a
   r.fail_at("expected a pointer's tag (" + allowed + "), found " + std::to_string(tag), at);
 }
 
-void throw_bad_backref(const reader& r, std::uint64_t id, std::size_t count, std::size_t at) {
-  r.fail_at("a shared_ptr refers to object " + std::to_string(id) + " but only " +
-                std::to_string(count) + " were read",
+void throw_bad_backref(const reader& r, std::uint64_t target, std::size_t at) {
+  r.fail_at("a shared_ptr refers to an object at body position " + std::to_string(target) +
+                ", where no object was read",
             at);
 }
 
-void throw_backref_type(const reader& r, std::uint64_t id, std::size_t at) {
-  r.fail_at("a shared_ptr refers to object " + std::to_string(id) + " of another type", at);
+void throw_backref_type(const reader& r, std::uint64_t target, std::size_t at) {
+  r.fail_at("a shared_ptr refers to the object at body position " + std::to_string(target) +
+                ", which is of another type",
+            at);
+}
+
+const memo_entry* reader::find_object(std::uint64_t position) const noexcept {
+  // Objects are recorded in the order they are read, so positions increase.
+  auto it = std::lower_bound(memo_.begin(), memo_.end(), position,
+                             [](const memo_entry& m, std::uint64_t p) { return m.position < p; });
+  return it != memo_.end() && it->position == position ? &*it : nullptr;
 }
 
 }  // namespace brine::detail

@@ -91,8 +91,7 @@ void decode_struct(reader& r, T& v) {
                                     std::size_t at);
 [[noreturn]] void bad_pointer_tag(const reader& r, std::uint8_t tag, bool polymorphic,
                                   bool abstract, std::size_t at);
-[[noreturn]] void throw_bad_backref(const reader& r, std::uint64_t id, std::size_t count,
-                                    std::size_t at);
+[[noreturn]] void throw_bad_backref(const reader& r, std::uint64_t target, std::size_t at);
 [[noreturn]] void throw_backref_type(const reader& r, std::uint64_t id, std::size_t at);
 
 /// Reads the name of a registered type and finds it. Throws: decode_error for a name that no
@@ -265,6 +264,7 @@ void decode(reader& r, T& v) {
   } else if constexpr (k == kind::shared_ptr) {
     using E = std::remove_cv_t<typename T::element_type>;
     std::size_t at = r.offset();
+    std::uint64_t position = r.position();
     std::uint64_t tag = r.varint();
     auto& memo = r.memo();
     if (tag == 0) {
@@ -275,7 +275,7 @@ void decode(reader& r, T& v) {
         auto p = std::make_shared<E>();
         const poly_entry* e = nullptr;
         if constexpr (std::is_polymorphic_v<E>) e = find_entry_for_type(typeid(E));
-        memo.push_back({type_identity<E>(), p, e});
+        memo.push_back({position, type_identity<E>(), p, e});
         decode(r, *p);
         v = std::move(p);
       }
@@ -285,22 +285,23 @@ void decode(reader& r, T& v) {
       std::shared_ptr<void> object = e.make_shared();
       E* base = upcast<E>(e, object.get());
       if (base == nullptr) throw_not_derived(r, e, type_identity<E>(), at);
-      memo.push_back({e.identity, object, &e});
+      memo.push_back({position, e.identity, object, &e});
       e.decode(r, object.get());
       v = std::shared_ptr<E>(std::move(object), base);
     } else if (tag < shared_backref_base) {
       bad_pointer_tag(r, static_cast<std::uint8_t>(tag), std::is_polymorphic_v<E>,
                       std::is_abstract_v<E>, at);
     } else {
-      std::uint64_t id = tag - shared_backref_base;
-      if (id >= memo.size()) throw_bad_backref(r, id, memo.size(), at);
-      const memo_entry& m = memo[static_cast<std::size_t>(id)];
+      std::uint64_t target = tag - shared_backref_base;
+      const memo_entry* found = r.find_object(target);
+      if (found == nullptr) throw_bad_backref(r, target, at);
+      const memo_entry& m = *found;
       if (m.type == type_identity<E>()) {
         v = std::static_pointer_cast<E>(m.object);
       } else if (E* base = m.poly != nullptr ? upcast<E>(*m.poly, m.object.get()) : nullptr) {
         v = std::shared_ptr<E>(m.object, base);
       } else {
-        throw_backref_type(r, id, at);
+        throw_backref_type(r, target, at);
       }
     }
   } else if constexpr (k == kind::duration) {

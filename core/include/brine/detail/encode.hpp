@@ -111,7 +111,7 @@ constexpr std::size_t bitset_bytes() {
 }
 
 // Tags of a shared pointer: 0 null, 1 a new object of the pointer's type, 2 a new object of a
-// registered derived type, k >= 3 the object with id k - 3 read before.
+// registered derived type, k >= 3 the object whose tag stands at body position k - 3.
 inline constexpr std::uint64_t shared_backref_base = 3;
 
 template <class Out, class T>
@@ -253,10 +253,11 @@ void encode(Out& out, const T& v) {
     }
     const poly_entry* e = derived_entry(*v);
     // Keyed by the most-derived object and type, so pointers to it as Base and as Derived meet.
-    std::uint64_t id = e != nullptr ? out.memo().find_or_add(most_derived(*v), e->identity)
-                                    : out.memo().find_or_add(v.get(), type_identity<E>());
-    if (id != encode_memo::none) {
-      out.varint(id + shared_backref_base);
+    std::uint64_t here = out.position();
+    std::uint64_t first = e != nullptr ? out.memo().find_or_add(most_derived(*v), e->identity, here)
+                                       : out.memo().find_or_add(v.get(), type_identity<E>(), here);
+    if (first != encode_memo::none) {
+      out.varint(first + shared_backref_base);
     } else if (e != nullptr) {
       out.varint(2);
       encode_derived(out, *e, *v);

@@ -38,10 +38,12 @@ constexpr const void* type_identity() noexcept {
 // Pickle's memo: the id each shared object got when first written.
 class encode_memo {
  public:
-  // Returns the id of (p, type) if seen, else records it under a new id and returns `none`.
+  // Returns where (p, type) was first written if it was, else records `position` for it and
+  // returns `none`. Objects are known by position, not by count, so that a reader which skips
+  // unknown fields (evolution) can never confuse one object for another.
   static constexpr std::uint64_t none = ~std::uint64_t{0};
-  std::uint64_t find_or_add(const void* p, const void* type) {
-    auto [it, added] = ids_.try_emplace(key{p, type}, ids_.size());
+  std::uint64_t find_or_add(const void* p, const void* type, std::uint64_t position) {
+    auto [it, added] = ids_.try_emplace(key{p, type}, position);
     return added ? none : it->second;
   }
 
@@ -99,6 +101,7 @@ class sizer : public encode_state {
   void varint(std::uint64_t v) noexcept { n_ += varint_size(v); }
   void zeros(std::size_t n) noexcept { n_ += n; }
   std::size_t size() const noexcept { return n_; }
+  std::size_t position() const noexcept { return n_; }
 
  private:
   std::size_t n_ = 0;
@@ -107,7 +110,7 @@ class sizer : public encode_state {
 /// Writes an encoding into memory already sized by a sizer.
 class writer : public encode_state {
  public:
-  writer(std::byte* out, std::size_t max_depth) : encode_state(max_depth), p_(out) {}
+  writer(std::byte* out, std::size_t max_depth) : encode_state(max_depth), begin_(out), p_(out) {}
   static constexpr bool measuring = false;
   void raw(const void* src, std::size_t n) noexcept {
     std::memcpy(p_, src, n);
@@ -125,14 +128,17 @@ class writer : public encode_state {
     std::memset(p_, 0, n);
     p_ += n;
   }
-  std::byte* position() const noexcept { return p_; }
+  std::size_t position() const noexcept { return static_cast<std::size_t>(p_ - begin_); }
+  std::byte* here() const noexcept { return p_; }
 
  private:
+  std::byte* begin_;
   std::byte* p_;
 };
 
 // One object read so far, for back-references.
 struct memo_entry {
+  std::uint64_t position;        // of the object's tag in the body
   const void* type;              // type_identity of the most-derived type
   std::shared_ptr<void> object;  // the most-derived object
   const poly_entry* poly;  // its registry entry, if it has one: lets it be seen through a base
@@ -152,7 +158,9 @@ class reader {
 
   std::size_t left() const noexcept { return static_cast<std::size_t>(end_ - p_); }
   std::size_t offset() const noexcept { return base_ + static_cast<std::size_t>(p_ - begin_); }
-  const std::byte* position() const noexcept { return p_; }
+  /// Offset from the start of the body (where this reader began).
+  std::size_t position() const noexcept { return static_cast<std::size_t>(p_ - begin_); }
+  const std::byte* here() const noexcept { return p_; }
 
   void raw(void* dst, std::size_t n) {
     if (left() < n) truncated(n);
@@ -197,6 +205,8 @@ class reader {
   void leave() noexcept { --depth_; }
 
   std::vector<memo_entry>& memo() noexcept { return memo_; }
+  /// The object first read at body position `position`, or nullptr.
+  const memo_entry* find_object(std::uint64_t position) const noexcept;
 
   [[noreturn]] void fail(const std::string& what) const;
   [[noreturn]] void fail_at(const std::string& what, std::size_t offset) const;
