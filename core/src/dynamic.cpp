@@ -281,6 +281,7 @@ class walker {
         }
         break;
       case tag::record:
+      case tag::evolvable:
         v.k = dkind::record;
         record(n, v);
         break;
@@ -362,11 +363,35 @@ class walker {
     r_.enter();
     context here{&n, ctx_};
     const context* saved = std::exchange(ctx_, &here);
-    if (n.children.empty()) tag_byte(0, "an empty record's");
-    for (const auto& c : n.children)
-      v.items.push_back(value(c));
+    if (n.tag == tag::evolvable) {
+      evolving_fields(n, v);
+    } else {
+      if (n.children.empty()) tag_byte(0, "an empty record's");
+      for (const auto& c : n.children)
+        v.items.push_back(value(c));
+    }
     ctx_ = saved;
     r_.leave();
+  }
+
+  // The fields of an evolvable record present in both the data and the schema; the data's
+  // further fields are skipped by length.
+  void evolving_fields(const schema_node& n, dynamic_value& v) {
+    std::size_t at = r_.offset();
+    std::uint64_t count = r_.varint();
+    std::uint32_t length = 0;
+    r_.raw(&length, 4);
+    if (length > r_.left() || count > length) {
+      r_.fail_at("the length of an evolvable record does not fit its input or field count", at);
+    }
+    std::size_t end = r_.position() + length;
+    for (std::size_t i = 0; i < n.children.size() && i < count; ++i) {
+      v.items.push_back(value(n.children[i]));
+    }
+    if (r_.position() > end || (count <= n.children.size() && r_.position() != end)) {
+      r_.fail_at("the length of an evolvable record does not match its fields", at);
+    }
+    r_.take(end - r_.position());
   }
 
   dynamic_value reference(const schema_node& n) {

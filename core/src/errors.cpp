@@ -66,6 +66,10 @@ void reader::too_deep() const {
   fail("value nests deeper than limits::max_depth (" + std::to_string(max_depth_) + ")");
 }
 
+void throw_evolvable_length(const reader& r, std::size_t at, const char* what) {
+  r.fail_at(std::string("the length of an evolvable record ") + what, at);
+}
+
 void throw_duplicate_key(const reader& r, std::size_t at, const char* what) {
   r.fail_at(std::string("duplicate key in a ") + what, at);
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <mutex>
 #include <span>
 #include <string>
@@ -168,7 +169,8 @@ class schema_parser {
           fail("a variant with no alternatives");
         }
         break;
-      case tag::record: {
+      case tag::record:
+      case tag::evolvable: {
         std::uint64_t count = small_count();
         std::uint64_t sum = 0;
         for (std::uint64_t i = 0; i < count; ++i) {
@@ -178,7 +180,7 @@ class schema_parser {
           n.children.push_back(node(depth + 1, records + 1));
           sum = saturating_add(sum, n.children.back().min_wire);
         }
-        n.min_wire = std::max<std::uint64_t>(1, sum);
+        n.min_wire = n.tag == tag::evolvable ? 5 : std::max<std::uint64_t>(1, sum);
         break;
       }
       case tag::duration:
@@ -351,6 +353,8 @@ void render(const schema_node& n, std::string& out) {
       out += ", " + std::to_string(n.extent) + ">";
       break;
     case tag::record:
+    case tag::evolvable:
+      if (n.tag == tag::evolvable) out += "evolvable";
       out += '{';
       for (std::size_t i = 0; i < n.children.size(); ++i) {
         if (i != 0) out += ", ";
@@ -400,6 +404,27 @@ std::string hex64(std::uint64_t v) {
   return s;
 }
 
+bool same_shape(const schema_node& a, const schema_node& b) {
+  if (a.tag != b.tag || a.extent != b.extent || a.num != b.num || a.den != b.den) return false;
+  std::size_t n = a.children.size();
+  if (a.tag == schema_tag::evolvable) {
+    n = std::min(n, b.children.size());
+  } else if (n != b.children.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!a.names.empty() && a.names[i] != b.names[i]) return false;
+    if (!same_shape(a.children[i], b.children[i])) return false;
+  }
+  return true;
+}
+
+std::mutex compat_mutex;
+std::map<std::pair<std::uint64_t, std::uint64_t>, bool>& compat_cache() {
+  static std::map<std::pair<std::uint64_t, std::uint64_t>, bool> c;
+  return c;
+}
+
 }  // namespace
 
 schema_node parse_schema(std::span<const std::uint8_t> bytes) { return schema_parser(bytes).run(); }
@@ -415,6 +440,21 @@ std::string schema_text(std::span<const std::uint8_t> schema) {
 }
 
 namespace detail {
+
+bool compatible(std::uint64_t found_fingerprint, std::span<const std::uint8_t> found,
+                std::uint64_t expected_fingerprint, std::span<const std::uint8_t> expected) {
+  auto key = std::make_pair(found_fingerprint, expected_fingerprint);
+  {
+    std::lock_guard lock(compat_mutex);
+    auto it = compat_cache().find(key);
+    if (it != compat_cache().end()) return it->second;
+  }
+  bool ok = same_shape(parse_schema(found), parse_schema(expected));
+  std::lock_guard lock(compat_mutex);
+  if (compat_cache().size() < 4096)
+    compat_cache().emplace(key, ok);  // bounded: keys come from peers
+  return ok;
+}
 
 void note_type(std::uint64_t fp, std::string_view name, std::span<const std::uint8_t> schema) {
   std::string text = schema_text(schema);

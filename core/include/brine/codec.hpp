@@ -58,14 +58,32 @@ std::size_t body_size(const T& v) {
   return s.size();
 }
 
-// Writes the header, then the body; the caller has sized both.
+// Messages of types that hold evolvable records carry their schema, so that a reader built
+// with another version can check compatibility; others carry only the fingerprint.
+template <class T>
+inline constexpr bool message_has_schema = contains_evolvable<T>();
+
+template <class T>
+constexpr std::size_t message_prefix() {
+  return frame_header_size + (message_has_schema<T> ? 4 + schema_of<T>.size() : 0);
+}
+
+// Writes the header (and schema block), then the body; the caller has sized both.
 template <class T>
 void write_frame(const T& v, std::byte* out, std::size_t body) {
   frame_header h;
   h.fingerprint = fingerprint<T>;
   h.body_size = body;
+  h.flags = message_has_schema<T> ? frame_has_schema : 0;
   write_frame_header(out, h);
-  writer w(out + frame_header_size, limits{}.max_depth);
+  out += frame_header_size;
+  if constexpr (message_has_schema<T>) {
+    auto n = static_cast<std::uint32_t>(schema_of<T>.size());
+    std::memcpy(out, &n, 4);
+    std::memcpy(out + 4, schema_of<T>.data(), n);
+    out += 4 + n;
+  }
+  writer w(out, limits{}.max_depth);
   encode(w, v);
 }
 
@@ -104,10 +122,20 @@ std::vector<std::byte> dumps_described(const T& v) {
   return out;
 }
 
+// True if data of schema `found` can be read as `expected`: the same but for evolvable records
+// that gained or lost trailing fields. Cached per pair of fingerprints.
+bool compatible(std::uint64_t found_fingerprint, std::span<const std::uint8_t> found,
+                std::uint64_t expected_fingerprint, std::span<const std::uint8_t> expected);
+
 template <class T>
 void decode_body(const frame_view& f, T& out, const limits& lim) {
   if (f.header.fingerprint != fingerprint<T>) {
-    throw_type_mismatch(fingerprint<T>, type_name<T>(), schema_of<T>, f);
+    bool evolved = false;
+    if constexpr (contains_evolvable<T>()) {
+      evolved = !f.schema.empty() &&
+                compatible(f.header.fingerprint, f.schema, fingerprint<T>, schema_of<T>);
+    }
+    if (!evolved) throw_type_mismatch(fingerprint<T>, type_name<T>(), schema_of<T>, f);
   }
   reader r(f.body.data(), f.body.data() + f.body.size(), lim, f.body_offset);
   decode(r, out);
@@ -121,13 +149,14 @@ std::vector<std::byte> read_frame_from(std::istream& is, const limits& lim);
 
 }  // namespace detail
 
-/// Encodes `v` as a frame (header + body; no schema block).
+/// Encodes `v` as a frame: header and body (and, for types holding evolvable records, the
+/// schema block).
 /// Throws: encode_error (too deep, unregistered polymorphic type).
 template <class T>
 std::vector<std::byte> dumps(const T& v) {
   detail::note_type_once<T>();
   std::size_t body = detail::body_size(v);
-  std::vector<std::byte> out(frame_header_size + body);
+  std::vector<std::byte> out(detail::message_prefix<T>() + body);
   detail::write_frame(v, out.data(), body);
   return out;
 }
@@ -135,7 +164,7 @@ std::vector<std::byte> dumps(const T& v) {
 /// Bytes dumps(v) would produce.
 template <class T>
 std::size_t dumps_size(const T& v) {
-  return frame_header_size + detail::body_size(v);
+  return detail::message_prefix<T>() + detail::body_size(v);
 }
 
 /// Encodes `v` as a frame into `out`, which must hold at least dumps_size(v) bytes; returns the
@@ -144,7 +173,7 @@ template <class T>
 std::size_t dumps_to(const T& v, std::span<std::byte> out) {
   detail::note_type_once<T>();
   std::size_t body = detail::body_size(v);
-  std::size_t total = frame_header_size + body;
+  std::size_t total = detail::message_prefix<T>() + body;
   if (out.size() < total) detail::throw_too_small(total, out.size());
   detail::write_frame(v, out.data(), body);
   return total;
@@ -156,7 +185,7 @@ void dumps_append(const T& v, std::vector<std::byte>& out) {
   detail::note_type_once<T>();
   std::size_t body = detail::body_size(v);
   std::size_t at = out.size();
-  out.resize(at + frame_header_size + body);
+  out.resize(at + detail::message_prefix<T>() + body);
   detail::write_frame(v, out.data() + at, body);
 }
 

@@ -25,6 +25,14 @@ struct fields;
 template <class T>
 struct adapter;
 
+/// True for types whose fields may grow: a newer version with trailing fields reads old data
+/// and an older version skips the new fields (docs/codec.md, Evolution). Set it with
+/// BRINE_EVOLVABLE inside the type, or specialise it for a type you cannot edit.
+template <class T>
+inline constexpr bool evolvable = requires {
+  typename T::brine_evolvable_;
+};
+
 /// Grants brine access to the members named by BRINE_FIELDS, whatever their access.
 struct access {
   template <class T>
@@ -85,3 +93,7 @@ constexpr std::string_view public_field_name(std::string_view s) {
   auto brine_tie_() noexcept { return std::tie(__VA_ARGS__); }                     \
   auto brine_tie_() const noexcept { return std::tie(__VA_ARGS__); }               \
   static constexpr std::string_view brine_field_list_() noexcept { return #__VA_ARGS__; }
+
+/// Marks a struct or class as evolvable (see brine::evolvable); write it among the members:
+/// `struct Config { BRINE_EVOLVABLE; int port = 80; };`. It adds no data member.
+#define BRINE_EVOLVABLE using brine_evolvable_ = void

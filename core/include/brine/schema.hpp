@@ -57,7 +57,9 @@ enum class schema_tag : std::uint8_t {
   complex = 0x31,      // + node
   bitset = 0x32,       // + varint N
   path = 0x33,
-  ref = 0x34,  // + varint k: the record k levels out from here (recursive types)
+  ref = 0x34,
+  evolvable = 0x35,  // a record whose fields may grow; parameters as for record  // + varint k: the
+                     // record k levels out from here (recursive types)
 };
 
 namespace detail {
@@ -139,7 +141,7 @@ constexpr void describe(auto& s) {
       // An adapter adds no record, so it does not count as a level for references.
       describe<typename adapter<T>::wire_type, Stack...>(s);
     } else {
-      s.tag(tag::record);
+      s.tag(evolvable<T> ? tag::evolvable : tag::record);
       s.varint(struct_size<T>);
       describe_fields<T, Stack...>(s, std::make_index_sequence<struct_size<T>>{});
     }
@@ -222,7 +224,11 @@ constexpr void describe(auto& s) {
 
 struct schema_counter {
   std::size_t n = 0;
-  constexpr void tag(schema_tag) { ++n; }
+  bool has_evolvable = false;
+  constexpr void tag(schema_tag t) {
+    ++n;
+    if (t == schema_tag::evolvable) has_evolvable = true;
+  }
   constexpr void varint(std::uint64_t v) {
     do {
       ++n;
@@ -265,6 +271,15 @@ constexpr std::size_t schema_size() {
   schema_counter c;
   describe<T>(c);
   return c.n;
+}
+
+/// True if T holds an evolvable record anywhere: its frames then carry their schema, so that a
+/// reader of another version can check that the two are compatible.
+template <class T>
+constexpr bool contains_evolvable() {
+  schema_counter c;
+  describe<T>(c);
+  return c.has_evolvable;
 }
 
 template <class T>

@@ -79,10 +79,49 @@ void decode(reader& r, T& v);
 // Memory one node of a node-based container costs beyond its value (pointers, colour, hash).
 inline constexpr std::size_t node_overhead = 32;
 
+[[noreturn]] void throw_evolvable_length(const reader& r, std::size_t at, const char* what);
+
+// Reads as many fields as both versions have; fields the data lacks get their defaults, and
+// fields this version lacks are skipped by length.
+template <class T>
+void decode_evolvable(reader& r, T& v) {
+  std::size_t at = r.offset();
+  std::uint64_t count = r.varint();
+  std::uint32_t length;
+  r.raw(&length, 4);
+  if (length > r.left()) throw_evolvable_length(r, at, "is longer than the input");
+  if (count > length) throw_evolvable_length(r, at, "is shorter than its field count");
+  const std::byte* end = r.here() + length;
+  constexpr std::size_t n = struct_size<T>;
+  auto fields = tie_struct(v);
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (void)((I < count ? (decode(r, std::get<I>(fields)), true) : false) && ...);
+  }
+  (std::make_index_sequence<n>{});
+  if (count < n) {
+    T fresh{};
+    auto defaults = tie_struct(fresh);
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      ((I >= count ? (void)(std::get<I>(fields) = std::move(std::get<I>(defaults))) : void()), ...);
+    }
+    (std::make_index_sequence<n>{});
+  }
+  if (r.here() > end) throw_evolvable_length(r, at, "is shorter than its fields");
+  if (count <= n && r.here() != end) throw_evolvable_length(r, at, "is longer than its fields");
+  r.take(static_cast<std::size_t>(end - r.here()));
+}
+
 template <class T>
 void decode_struct(reader& r, T& v) {
   r.enter();
-  std::apply([&](auto&... f) { (decode(r, f), ...); }, tie_struct(v));
+  if constexpr (evolvable<T>) {
+    decode_evolvable(r, v);
+  } else if constexpr (struct_size<T> == 0) {
+    std::monostate unit;
+    decode(r, unit);
+  } else {
+    std::apply([&](auto&... f) { (decode(r, f), ...); }, tie_struct(v));
+  }
   r.leave();
 }
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <iterator>
 #include <typeinfo>
 #include <utility>
@@ -35,7 +36,7 @@ constexpr bool wire_pod() {
   } else if constexpr (k == kind::complex) {
     return wire_pod<typename T::value_type>() && sizeof(T) == 2 * sizeof(typename T::value_type);
   } else if constexpr (k == kind::aggregate) {
-    return std::is_trivially_copyable_v<T> && std::is_standard_layout_v<T> &&
+    return !evolvable<T> && std::is_trivially_copyable_v<T> && std::is_standard_layout_v<T> &&
            aggregate_pod<T>(std::make_index_sequence<aggregate_size<T>>{});
   } else {
     return false;
@@ -71,7 +72,12 @@ constexpr std::size_t min_wire() {
     }
     (std::make_index_sequence<std::tuple_size_v<T>>{});
   } else if constexpr (k == kind::fields || k == kind::aggregate) {
-    return std::max<std::size_t>(1, struct_min_wire<T>(std::make_index_sequence<struct_size<T>>{}));
+    if constexpr (evolvable<T>) {
+      return 5;  // a count and a length: an older version may have no fields at all
+    } else {
+      return std::max<std::size_t>(1,
+                                   struct_min_wire<T>(std::make_index_sequence<struct_size<T>>{}));
+    }
   } else if constexpr (k == kind::adapter) {
     return min_wire<typename adapter<T>::wire_type>();
   } else if constexpr (k == kind::duration) {
@@ -123,14 +129,42 @@ void encode_elements(Out& out, const R& range) {
     encode(out, e);
 }
 
+[[noreturn]] void throw_encode_error(const std::string& what);
+
+// An evolvable record: its field count and a u32 byte length, then its fields, so that a reader
+// with fewer fields can skip the rest and one with more knows which are missing.
+template <class Out, class T>
+void encode_evolvable(Out& out, const T& v) {
+  out.varint(struct_size<T>);
+  if constexpr (Out::measuring) {
+    out.zeros(4);
+    std::size_t start = out.position();
+    std::apply([&](const auto&... f) { (encode(out, f), ...); }, tie_struct(v));
+    if (out.position() - start > 0xffffffffU) {
+      throw_encode_error("an evolvable record's fields take more than 4 GiB");
+    }
+  } else {
+    std::byte* length = out.here();
+    out.zeros(4);
+    std::size_t start = out.position();
+    std::apply([&](const auto&... f) { (encode(out, f), ...); }, tie_struct(v));
+    auto n = static_cast<std::uint32_t>(out.position() - start);
+    std::memcpy(length, &n, 4);
+  }
+}
+
 template <class Out, class T>
 void encode_struct(Out& out, const T& v) {
   out.enter();
-  std::apply([&](const auto&... f) { (encode(out, f), ...); }, tie_struct(v));
+  if constexpr (evolvable<T>) {
+    encode_evolvable(out, v);
+  } else if constexpr (struct_size<T> == 0) {
+    out.byte(0);  // every value takes at least one byte
+  } else {
+    std::apply([&](const auto&... f) { (encode(out, f), ...); }, tie_struct(v));
+  }
   out.leave();
 }
-
-[[noreturn]] void throw_encode_error(const std::string& what);
 
 // The registry entry of the object's dynamic type if that differs from its static type E.
 // Throws: encode_error if the dynamic type was never registered.
