@@ -138,8 +138,13 @@ void decode_body(const frame_view& f, T& out, const limits& lim) {
     if (!evolved) throw_type_mismatch(fingerprint<T>, type_name<T>(), schema_of<T>, f);
   }
   reader r(f.body.data(), f.body.data() + f.body.size(), lim, f.body_offset);
-  decode(r, out);
-  if (r.left() != 0) throw_trailing(r.offset(), r.left());
+  try {
+    decode(r, out);
+    if (r.left() != 0) throw_trailing(r.offset(), r.left());
+  } catch (...) {
+    r.clear_objects();
+    throw;
+  }
 }
 
 void write_file_atomic(const std::filesystem::path& path, std::span<const std::byte> bytes);

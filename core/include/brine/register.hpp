@@ -35,6 +35,7 @@ bool register_type(std::string_view name) {
   e.decode = [](reader& r, void* p) { decode(r, *static_cast<T*>(p)); };
   e.make = []() -> void* { return new T(); };
   e.destroy = [](void* p) noexcept { delete static_cast<T*>(p); };
+  e.clear = [](void* p) noexcept { clear_object(*static_cast<T*>(p)); };
   e.make_shared = []() -> std::shared_ptr<void> { return std::make_shared<T>(); };
   e.throw_pointer = [](void* p) { throw static_cast<T*>(p); };
   register_entry(e);

@@ -47,6 +47,7 @@ struct fake_wrapper {
 #pragma clang diagnostic push
 // The object is never defined: only addresses of its fields are formed, at compile time.
 #pragma clang diagnostic ignored "-Wundefined-var-template"
+#pragma clang diagnostic ignored "-Wundefined-internal"
 #endif
 template <class T>
 extern const fake_wrapper<T> fake_object;

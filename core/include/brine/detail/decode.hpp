@@ -76,6 +76,15 @@ class unaligned_iterator {
 template <class T>
 void decode(reader& r, T& v);
 
+// Gives an object its default value; used to break cycles after a failed decode.
+template <class T>
+void clear_object(T& v) noexcept {
+  try {
+    v = T{};
+  } catch (...) {  // a throwing default constructor: leave the object as it is
+  }
+}
+
 // Memory one node of a node-based container costs beyond its value (pointers, colour, hash).
 inline constexpr std::size_t node_overhead = 32;
 
@@ -314,7 +323,8 @@ void decode(reader& r, T& v) {
         auto p = std::make_shared<E>();
         const poly_entry* e = nullptr;
         if constexpr (std::is_polymorphic_v<E>) e = find_entry_for_type(typeid(E));
-        memo.push_back({position, type_identity<E>(), p, e});
+        memo.push_back({position, type_identity<E>(), p, e,
+                        [](void* o) noexcept { clear_object(*static_cast<E*>(o)); }});
         decode(r, *p);
         v = std::move(p);
       }
@@ -324,7 +334,7 @@ void decode(reader& r, T& v) {
       std::shared_ptr<void> object = e.make_shared();
       E* base = upcast<E>(e, object.get());
       if (base == nullptr) throw_not_derived(r, e, type_identity<E>(), at);
-      memo.push_back({position, e.identity, object, &e});
+      memo.push_back({position, e.identity, object, &e, e.clear});
       e.decode(r, object.get());
       v = std::shared_ptr<E>(std::move(object), base);
     } else if (tag < shared_backref_base) {

@@ -29,8 +29,9 @@ struct poly_entry {
   void (*decode)(reader&, void*) = nullptr;
   void* (*make)() = nullptr;
   void (*destroy)(void*) noexcept = nullptr;
+  void (*clear)(void*) noexcept = nullptr;  // assigns a default-constructed value
   std::shared_ptr<void> (*make_shared)() = nullptr;
-  [[noreturn]] void (*throw_pointer)(void*) = nullptr;  // throws the object as Derived*
+  void (*throw_pointer)(void*) = nullptr;  // throws the object as Derived*; never returns
 };
 
 /// Adds an entry. Throws: error if another type already took the name.

@@ -113,7 +113,7 @@ class writer : public encode_state {
   writer(std::byte* out, std::size_t max_depth) : encode_state(max_depth), begin_(out), p_(out) {}
   static constexpr bool measuring = false;
   void raw(const void* src, std::size_t n) noexcept {
-    std::memcpy(p_, src, n);
+    if (n != 0) std::memcpy(p_, src, n);  // an empty container's data() may be null
     p_ += n;
   }
   void byte(std::uint8_t b) noexcept { *p_++ = static_cast<std::byte>(b); }
@@ -142,6 +142,7 @@ struct memo_entry {
   const void* type;              // type_identity of the most-derived type
   std::shared_ptr<void> object;  // the most-derived object
   const poly_entry* poly;  // its registry entry, if it has one: lets it be seen through a base
+  void (*clear)(void*) noexcept;  // resets the object to a default value, dropping its pointers
 };
 
 /// Reads an encoding, checking every length against the bytes left and the limits.
@@ -205,6 +206,12 @@ class reader {
   void leave() noexcept { --depth_; }
 
   std::vector<memo_entry>& memo() noexcept { return memo_; }
+  /// After a failed decode: resets every shared object read so far, so that cycles among the
+  /// half-built objects are broken and nothing leaks.
+  void clear_objects() noexcept {
+    for (auto& m : memo_)
+      m.clear(m.object.get());
+  }
   /// The object first read at body position `position`, or nullptr.
   const memo_entry* find_object(std::uint64_t position) const noexcept;
 
