@@ -92,6 +92,17 @@ Payload sample() {
 
 }  // namespace compat
 
+namespace {
+
+// Types in an anonymous namespace: GCC spells their names with braces ("{anonymous}").
+struct Hidden {
+  int alpha;
+  std::vector<std::string> beta;
+  compat::Vec3 gamma;
+};
+
+}  // namespace
+
 template <class T>
 void print(const char* name) {
   std::printf("%s %016llx %s\n", name, static_cast<unsigned long long>(brine::fingerprint<T>),
@@ -107,6 +118,7 @@ int main(int argc, char** argv) {
     print<Account>("Account");
     print<Tree>("Tree");
     print<Payload>("Payload");
+    print<Hidden>("Hidden");
     print<std::map<std::string, std::vector<std::optional<long>>>>("map");
     return 0;
   }

@@ -62,14 +62,14 @@ constexpr std::string_view pretty_name_of() {
   return __PRETTY_FUNCTION__;
 }
 
-// GCC prints "{(& fake_object<T>.fake_wrapper<T>::value.T::name)}", clang
-// "{&fake_object.value.name}".
+// GCC prints "[with auto P = field_address<F>{(& fake_object<T>.fake_wrapper<T>::value.T::name)};
+// ...]", clang "[P = {&fake_object.value.name}]". Type names may hold braces ("{anonymous}"), so
+// the end is found from the text that follows the initializer, not from the first brace.
 constexpr std::string_view field_name_from_pretty(std::string_view s) {
-  auto close = s.find('}', s.find("fake_object"));
+  auto close = s.find(")}; ");
+  if (close == std::string_view::npos) close = s.rfind("}]");
   if (close == std::string_view::npos) return {};
   auto end = close;
-  while (end > 0 && s[end - 1] == ')')
-    --end;
   auto begin = end;
   while (begin > 0) {
     char c = s[begin - 1];
@@ -85,7 +85,12 @@ template <class T, std::size_t I>
 constexpr std::string_view aggregate_field_name() {
   constexpr auto& field = std::get<I>(tie_fields<aggregate_size<T>>(fake_object<T>.value));
   using F = std::remove_cvref_t<decltype(field)>;
-  return field_name_from_pretty(pretty_name_of<field_address<F>{&field}>());
+  constexpr std::string_view name =
+      field_name_from_pretty(pretty_name_of<field_address<F>{&field}>());
+  static_assert(!name.empty(),
+                "brine: cannot read this field's name; name the fields with "
+                "BRINE_FIELDS or brine::fields");
+  return name;
 }
 #if defined(__clang__)
 #pragma clang diagnostic pop
