@@ -233,7 +233,8 @@ void decode(reader& r, T& v) {
       const std::byte* p = r.take(n * sizeof(E));
       v.assign(unaligned_iterator<E>(p), unaligned_iterator<E>(p + n * sizeof(E)));
     } else {
-      v.clear();
+      // Elements already there are decoded over, so that decoding into a reused object
+      // (loads_into) reuses their memory.
       v.resize(n);
       for (auto& e : v)
         decode(r, e);
@@ -265,7 +266,7 @@ void decode(reader& r, T& v) {
     if (tag == 0) {
       v.reset();
     } else {
-      decode(r, v.emplace());
+      decode(r, v ? *v : v.emplace());
     }
   } else if constexpr (k == kind::variant) {
     std::size_t at = r.offset();
@@ -277,7 +278,10 @@ void decode(reader& r, T& v) {
                 at);
     }
     [&]<std::size_t... I>(std::index_sequence<I...>) {
-      (void)((index == I ? (decode(r, v.template emplace<I>()), true) : false) || ...);
+      (void)((index == I
+                  ? (decode(r, v.index() == I ? std::get<I>(v) : v.template emplace<I>()), true)
+                  : false) ||
+             ...);
     }
     (std::make_index_sequence<n>{});
   } else if constexpr (k == kind::unique_ptr) {

@@ -35,6 +35,28 @@ constexpr const void* type_identity() noexcept {
   return &type_tag<T>;
 }
 
+/// memcpy, with short copies (strings, small vectors) done inline rather than through a call.
+inline void copy_small(std::byte* dst, const std::byte* src, std::size_t n) noexcept {
+  if (n >= 8 && n <= 16) {
+    std::uint64_t a, b;  // two overlapping words cover 8 to 16 bytes
+    std::memcpy(&a, src, 8);
+    std::memcpy(&b, src + n - 8, 8);
+    std::memcpy(dst, &a, 8);
+    std::memcpy(dst + n - 8, &b, 8);
+  } else if (n >= 4 && n < 8) {
+    std::uint32_t a, b;
+    std::memcpy(&a, src, 4);
+    std::memcpy(&b, src + n - 4, 4);
+    std::memcpy(dst, &a, 4);
+    std::memcpy(dst + n - 4, &b, 4);
+  } else if (n < 4) {
+    for (std::size_t i = 0; i < n; ++i)
+      dst[i] = src[i];
+  } else {
+    std::memcpy(dst, src, n);
+  }
+}
+
 // Pickle's memo: the id each shared object got when first written.
 class encode_memo {
  public:
@@ -113,7 +135,7 @@ class writer : public encode_state {
   writer(std::byte* out, std::size_t max_depth) : encode_state(max_depth), begin_(out), p_(out) {}
   static constexpr bool measuring = false;
   void raw(const void* src, std::size_t n) noexcept {
-    if (n != 0) std::memcpy(p_, src, n);  // an empty container's data() may be null
+    copy_small(p_, static_cast<const std::byte*>(src), n);
     p_ += n;
   }
   void byte(std::uint8_t b) noexcept { *p_++ = static_cast<std::byte>(b); }
