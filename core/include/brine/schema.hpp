@@ -66,6 +66,9 @@ namespace detail {
 
 inline constexpr std::size_t not_found = std::numeric_limits<std::size_t>::max();
 
+template <class T>
+inline constexpr char record_tag = 0;
+
 template <class T, class... Stack>
 constexpr std::size_t stack_index() {
   std::size_t i = 0;
@@ -136,6 +139,7 @@ constexpr void describe(auto& s) {
     if constexpr (pos != not_found) {
       s.tag(tag::ref);
       s.varint(pos);
+      s.ref_to(&record_tag<T>);
       return;
     } else if constexpr (k == kind::adapter) {
       // An adapter adds no record, so it does not count as a level for references.
@@ -242,7 +246,27 @@ struct schema_counter {
     varint(s.size());
     n += s.size();
   }
+  constexpr void ref_to(const void*) {}
 };
+
+// Finds whether a record's schema refers back to the record itself.
+struct self_reference_finder : schema_counter {
+  const void* root = nullptr;
+  bool found = false;
+  constexpr void ref_to(const void* target) {
+    if (target == root) found = true;
+  }
+};
+
+/// True if T's values can contain values of T (a recursive type). Only such records count
+/// towards limits::max_depth: every unbounded nesting passes through one.
+template <class T>
+constexpr bool is_recursive() {
+  self_reference_finder f;
+  f.root = &record_tag<T>;
+  describe<T>(f);
+  return f.found;
+}
 
 template <std::size_t N>
 struct schema_writer {

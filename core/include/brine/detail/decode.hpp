@@ -121,8 +121,7 @@ void decode_evolvable(reader& r, T& v) {
 }
 
 template <class T>
-void decode_struct(reader& r, T& v) {
-  r.enter();
+void decode_fields(reader& r, T& v) {
   if constexpr (evolvable<T>) {
     decode_evolvable(r, v);
   } else if constexpr (struct_size<T> == 0) {
@@ -131,7 +130,17 @@ void decode_struct(reader& r, T& v) {
   } else {
     std::apply([&](auto&... f) { (decode(r, f), ...); }, tie_struct(v));
   }
-  r.leave();
+}
+
+template <class T>
+void decode_struct(reader& r, T& v) {
+  if constexpr (is_recursive<T>()) {
+    r.enter();
+    decode_fields(r, v);
+    r.leave();
+  } else {
+    decode_fields(r, v);
+  }
 }
 
 [[noreturn]] void throw_duplicate_key(const reader& r, std::size_t at, const char* what);
@@ -306,7 +315,9 @@ void decode(reader& r, T& v) {
         std::unique_ptr<void, void (*)(void*) noexcept> object(e.make(), e.destroy);
         E* base = upcast<E>(e, object.get());
         if (base == nullptr) throw_not_derived(r, e, type_identity<E>(), at);
+        r.enter();
         e.decode(r, object.get());
+        r.leave();
         object.release();
         v.reset(base);
       }
@@ -339,7 +350,9 @@ void decode(reader& r, T& v) {
       E* base = upcast<E>(e, object.get());
       if (base == nullptr) throw_not_derived(r, e, type_identity<E>(), at);
       memo.push_back({position, e.identity, object, &e, e.clear});
+      r.enter();
       e.decode(r, object.get());
+      r.leave();
       v = std::shared_ptr<E>(std::move(object), base);
     } else if (tag < shared_backref_base) {
       bad_pointer_tag(r, static_cast<std::uint8_t>(tag), std::is_polymorphic_v<E>,

@@ -154,8 +154,7 @@ void encode_evolvable(Out& out, const T& v) {
 }
 
 template <class Out, class T>
-void encode_struct(Out& out, const T& v) {
-  out.enter();
+void encode_fields(Out& out, const T& v) {
   if constexpr (evolvable<T>) {
     encode_evolvable(out, v);
   } else if constexpr (struct_size<T> == 0) {
@@ -163,7 +162,17 @@ void encode_struct(Out& out, const T& v) {
   } else {
     std::apply([&](const auto&... f) { (encode(out, f), ...); }, tie_struct(v));
   }
-  out.leave();
+}
+
+template <class Out, class T>
+void encode_struct(Out& out, const T& v) {
+  if constexpr (is_recursive<T>()) {
+    out.enter();
+    encode_fields(out, v);
+    out.leave();
+  } else {
+    encode_fields(out, v);
+  }
 }
 
 // The registry entry of the object's dynamic type if that differs from its static type E.
@@ -191,11 +200,13 @@ void encode_derived(Out& out, const poly_entry& e, const E& obj) {
   out.varint(e.name.size());
   out.raw(e.name.data(), e.name.size());
   out.note_derived(e);
+  out.enter();  // derived types can nest without limit (a group of shapes holding groups)
   if constexpr (Out::measuring) {
     e.measure(out, most_derived(obj));
   } else {
     e.write(out, most_derived(obj));
   }
+  out.leave();
 }
 
 template <class Out, class T>
