@@ -47,7 +47,8 @@ void reader::truncated(std::size_t wanted) const {
 }
 
 void reader::bad_count(std::uint64_t n, std::size_t min_wire, const char* what,
-                       std::size_t at) const {
+                       const std::byte* start) const {
+  std::size_t at = offset_of(start);
   fail_at(std::string("a ") + what + " of " + std::to_string(n) + " elements needs at least " +
               (n > ~std::uint64_t{0} / min_wire ? std::string("more than 2^64")
                                                 : std::to_string(n * min_wire)) +

@@ -380,7 +380,8 @@ void render(const schema_node& n, std::string& out) {
       out += "bitset<" + std::to_string(n.extent) + ">";
       break;
     case tag::ref:
-      out += "^" + std::to_string(n.extent);
+      out += '^';
+      out += std::to_string(n.extent);  // two appends: GCC 12 -O3 warns (-Wrestrict) on "^" + s
       break;
   }
 }

@@ -211,12 +211,13 @@ void decode(reader& r, T& v) {
   } else if constexpr (k == kind::string) {
     using C = typename T::value_type;
     std::size_t n = r.count(sizeof(C), sizeof(C), "string");
+    const std::byte* p = r.take_counted(n * sizeof(C));
     if constexpr (sizeof(C) == 1) {
-      const std::byte* p = r.take(n);
-      v.assign(reinterpret_cast<const C*>(p), n);
+      v.clear();  // then append: cheaper than assign, and keeps the capacity
+      v.append(reinterpret_cast<const C*>(p), n);
     } else {
-      v.resize(n);
-      r.raw(v.data(), n * sizeof(C));
+      v.resize(n);  // the input may be unaligned for C: copy bytes
+      copy_small(reinterpret_cast<std::byte*>(v.data()), p, n * sizeof(C));
     }
   } else if constexpr (k == kind::path) {
     typename T::string_type s;
@@ -239,8 +240,15 @@ void decode(reader& r, T& v) {
     using E = typename T::value_type;
     std::size_t n = r.count(min_wire<E>(), sizeof(E), "sequence");
     if constexpr (is_wire_pod<E> && std::contiguous_iterator<typename T::iterator>) {
-      const std::byte* p = r.take(n * sizeof(E));
-      v.assign(unaligned_iterator<E>(p), unaligned_iterator<E>(p + n * sizeof(E)));
+      static_assert(min_wire<E>() == sizeof(E), "count() must have checked n * sizeof(E) bytes");
+      const std::byte* p = r.take_counted(n * sizeof(E));
+      if (n <= v.capacity()) {
+        v.resize(n);  // zero-fills at most the growth within the old capacity
+        copy_small(reinterpret_cast<std::byte*>(v.data()), p, n * sizeof(E));
+      } else {
+        // New memory: copy straight in, without zero-filling it first.
+        v.assign(unaligned_iterator<E>(p), unaligned_iterator<E>(p + n * sizeof(E)));
+      }
     } else {
       // Elements already there are decoded over, so that decoding into a reused object
       // (loads_into) reuses their memory.

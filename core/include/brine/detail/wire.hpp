@@ -197,6 +197,12 @@ class reader {
     p_ += n;
     return at;
   }
+  // Takes n bytes that a count() already proved are there.
+  const std::byte* take_counted(std::size_t n) noexcept {
+    const std::byte* at = p_;
+    p_ += n;
+    return at;
+  }
   std::uint8_t byte() {
     if (p_ == end_) truncated(1);
     return static_cast<std::uint8_t>(*p_++);
@@ -211,10 +217,11 @@ class reader {
   /// Reads a count of elements that each take at least `min_wire` bytes and `alloc` bytes of
   /// memory, refusing it before any allocation if the input or the budget cannot hold it.
   std::size_t count(std::size_t min_wire, std::size_t alloc, const char* what) {
-    std::size_t at = offset();
+    const std::byte* start = p_;  // the offset is worked out only for an error
     std::uint64_t n = varint();
-    if (n > left() / min_wire) bad_count(n, min_wire, what, at);
-    charge(n * alloc, at);
+    if (n > left() / min_wire) bad_count(n, min_wire, what, start);
+    if (n * alloc > alloc_left_) over_budget(n * alloc, offset_of(start));
+    alloc_left_ -= n * alloc;
     return static_cast<std::size_t>(n);
   }
   void charge(std::size_t bytes, std::size_t at) {
@@ -244,7 +251,10 @@ class reader {
   std::uint64_t varint_slow();
   [[noreturn]] void truncated(std::size_t wanted) const;
   [[noreturn]] void bad_count(std::uint64_t n, std::size_t min_wire, const char* what,
-                              std::size_t at) const;
+                              const std::byte* start) const;
+  std::size_t offset_of(const std::byte* at) const noexcept {
+    return base_ + static_cast<std::size_t>(at - begin_);
+  }
   [[noreturn]] void over_budget(std::size_t bytes, std::size_t at) const;
   [[noreturn]] void too_deep() const;
 
