@@ -68,22 +68,26 @@ constexpr std::size_t message_prefix() {
   return frame_header_size + (message_has_schema<T> ? 4 + schema_of<T>.size() : 0);
 }
 
-// Writes the header (and schema block), then the body; the caller has sized both.
+// Writes the header (and schema block) of a message whose body is `body` bytes.
 template <class T>
-void write_frame(const T& v, std::byte* out, std::size_t body) {
+void write_prefix(std::byte* out, std::size_t body) {
   frame_header h;
   h.fingerprint = fingerprint<T>;
   h.body_size = body;
   h.flags = message_has_schema<T> ? frame_has_schema : 0;
   write_frame_header(out, h);
-  out += frame_header_size;
   if constexpr (message_has_schema<T>) {
     auto n = static_cast<std::uint32_t>(schema_of<T>.size());
-    std::memcpy(out, &n, 4);
-    std::memcpy(out + 4, schema_of<T>.data(), n);
-    out += 4 + n;
+    std::memcpy(out + frame_header_size, &n, 4);
+    std::memcpy(out + frame_header_size + 4, schema_of<T>.data(), n);
   }
-  writer w(out, limits{}.max_depth);
+}
+
+// Writes the prefix, then the body; the caller has sized both.
+template <class T>
+void write_frame(const T& v, std::byte* out, std::size_t body) {
+  write_prefix<T>(out, body);
+  writer w(out + message_prefix<T>(), nullptr, limits{}.max_depth);
   encode(w, v);
 }
 
@@ -117,7 +121,7 @@ std::vector<std::byte> dumps_described(const T& v) {
   };
   block(schema.data(), schema.size());
   if (!types.empty()) block(types.data(), types.size());
-  writer w(p, limits{}.max_depth);
+  writer w(p, nullptr, limits{}.max_depth);
   encode(w, v);
   return out;
 }
@@ -172,16 +176,23 @@ std::size_t dumps_size(const T& v) {
   return detail::message_prefix<T>() + detail::body_size(v);
 }
 
-/// Encodes `v` as a frame into `out`, which must hold at least dumps_size(v) bytes; returns the
-/// bytes written. Throws: encode_error, or error if `out` is too small (nothing is written then).
+/// Encodes `v` as a frame into `out` in one pass and returns the bytes written; dumps_size(v)
+/// tells how many are needed. Throws: encode_error, or error if `out` is too small (its
+/// contents are then unspecified).
 template <class T>
 std::size_t dumps_to(const T& v, std::span<std::byte> out) {
   detail::note_type_once<T>();
-  std::size_t body = detail::body_size(v);
-  std::size_t total = detail::message_prefix<T>() + body;
-  if (out.size() < total) detail::throw_too_small(total, out.size());
-  detail::write_frame(v, out.data(), body);
-  return total;
+  constexpr std::size_t prefix = detail::message_prefix<T>();
+  if (out.size() < prefix) detail::throw_too_small(dumps_size(v), out.size());
+  std::byte* end = out.data() + out.size();
+  detail::bounded_writer w(out.data() + prefix, end, limits{}.max_depth);
+  try {
+    detail::encode(w, v);
+  } catch (const detail::out_of_space&) {
+    detail::throw_too_small(dumps_size(v), out.size());
+  }
+  detail::write_prefix<T>(out.data(), w.position());
+  return prefix + w.position();
 }
 
 /// Appends the frame of `v` to `out`.

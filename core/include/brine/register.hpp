@@ -32,6 +32,7 @@ bool register_type(std::string_view name) {
   e.size = sizeof(T);
   e.measure = [](sizer& s, const void* p) { encode(s, *static_cast<const T*>(p)); };
   e.write = [](writer& w, const void* p) { encode(w, *static_cast<const T*>(p)); };
+  e.write_bounded = [](bounded_writer& w, const void* p) { encode(w, *static_cast<const T*>(p)); };
   e.decode = [](reader& r, void* p) { decode(r, *static_cast<T*>(p)); };
   e.make = []() -> void* { return new T(); };
   e.destroy = [](void* p) noexcept { delete static_cast<T*>(p); };

@@ -288,6 +288,7 @@ struct schema_writer {
     for (char c : s)
       bytes[n++] = static_cast<std::uint8_t>(c);
   }
+  constexpr void ref_to(const void*) {}
 };
 
 template <class T>

@@ -76,12 +76,18 @@ class unaligned_iterator {
 template <class T>
 void decode(reader& r, T& v);
 
-// Gives an object its default value; used to break cycles after a failed decode.
+// Gives an object its default value, or its fields theirs if it cannot be assigned; used to
+// break cycles after a failed decode.
 template <class T>
 void clear_object(T& v) noexcept {
-  try {
-    v = T{};
-  } catch (...) {  // a throwing default constructor: leave the object as it is
+  constexpr kind k = kind_of<T>();
+  if constexpr (std::is_move_assignable_v<T> && std::is_default_constructible_v<T>) {
+    try {
+      v = T{};
+    } catch (...) {  // a throwing default constructor: leave the object as it is
+    }
+  } else if constexpr (k == kind::fields || k == kind::aggregate) {
+    std::apply([](auto&... f) { (clear_object(f), ...); }, tie_struct(v));
   }
 }
 

@@ -203,6 +203,8 @@ void encode_derived(Out& out, const poly_entry& e, const E& obj) {
   out.enter();  // derived types can nest without limit (a group of shapes holding groups)
   if constexpr (Out::measuring) {
     e.measure(out, most_derived(obj));
+  } else if constexpr (Out::bounded) {
+    e.write_bounded(out, most_derived(obj));
   } else {
     e.write(out, most_derived(obj));
   }

@@ -26,6 +26,7 @@ struct poly_entry {
   std::size_t size = 0;
   void (*measure)(sizer&, const void*) = nullptr;
   void (*write)(writer&, const void*) = nullptr;
+  void (*write_bounded)(bounded_writer&, const void*) = nullptr;
   void (*decode)(reader&, void*) = nullptr;
   void* (*make)() = nullptr;
   void (*destroy)(void*) noexcept = nullptr;

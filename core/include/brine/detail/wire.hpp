@@ -21,7 +21,8 @@ static_assert(std::endian::native == std::endian::little,
               "brine: the wire format is little-endian; big-endian hosts are not supported yet");
 
 constexpr std::size_t varint_size(std::uint64_t v) noexcept {
-  return (static_cast<std::size_t>(std::bit_width(v | 1)) + 6) / 7;
+  if (v < 0x80) return 1;  // most counts: skip the bit scan and division
+  return (static_cast<std::size_t>(std::bit_width(v)) + 6) / 7;
 }
 
 struct poly_entry;
@@ -49,10 +50,12 @@ inline void copy_small(std::byte* dst, const std::byte* src, std::size_t n) noex
     std::memcpy(&b, src + n - 4, 4);
     std::memcpy(dst, &a, 4);
     std::memcpy(dst + n - 4, &b, 4);
-  } else if (n < 4) {
-    for (std::size_t i = 0; i < n; ++i)
-      dst[i] = src[i];
-  } else {
+  } else if (n != 0 && n < 4) {
+    // 1 to 3 bytes without a loop: first, middle and last cover them all.
+    dst[0] = src[0];
+    dst[n / 2] = src[n / 2];
+    dst[n - 1] = src[n - 1];
+  } else if (n > 16) {
     std::memcpy(dst, src, n);
   }
 }
@@ -129,24 +132,37 @@ class sizer : public encode_state {
   std::size_t n_ = 0;
 };
 
-/// Writes an encoding into memory already sized by a sizer.
-class writer : public encode_state {
+/// Thrown by a bounded writer that runs out of room; never escapes the library.
+struct out_of_space {};
+
+/// Writes an encoding into memory: already sized by a sizer (Bounded = false), or of a size
+/// that is only checked as it goes (Bounded = true: one pass into a caller's buffer).
+template <bool Bounded>
+class basic_writer : public encode_state {
  public:
-  writer(std::byte* out, std::size_t max_depth) : encode_state(max_depth), begin_(out), p_(out) {}
+  basic_writer(std::byte* out, std::byte* end, std::size_t max_depth)
+      : encode_state(max_depth), begin_(out), p_(out), end_(end) {}
   static constexpr bool measuring = false;
-  void raw(const void* src, std::size_t n) noexcept {
+  static constexpr bool bounded = Bounded;
+  void raw(const void* src, std::size_t n) {
+    room(n);
     copy_small(p_, static_cast<const std::byte*>(src), n);
     p_ += n;
   }
-  void byte(std::uint8_t b) noexcept { *p_++ = static_cast<std::byte>(b); }
-  void varint(std::uint64_t v) noexcept {
+  void byte(std::uint8_t b) {
+    room(1);
+    *p_++ = static_cast<std::byte>(b);
+  }
+  void varint(std::uint64_t v) {
+    room(varint_size(v));
     while (v >= 0x80) {
       *p_++ = static_cast<std::byte>(v | 0x80);
       v >>= 7;
     }
     *p_++ = static_cast<std::byte>(v);
   }
-  void zeros(std::size_t n) noexcept {
+  void zeros(std::size_t n) {
+    room(n);
     std::memset(p_, 0, n);
     p_ += n;
   }
@@ -154,9 +170,19 @@ class writer : public encode_state {
   std::byte* here() const noexcept { return p_; }
 
  private:
+  void room(std::size_t n) const {
+    if constexpr (Bounded) {
+      if (static_cast<std::size_t>(end_ - p_) < n) throw out_of_space{};
+    }
+  }
+
   std::byte* begin_;
   std::byte* p_;
+  std::byte* end_;
 };
+
+using writer = basic_writer<false>;
+using bounded_writer = basic_writer<true>;
 
 // One object read so far, for back-references.
 struct memo_entry {
