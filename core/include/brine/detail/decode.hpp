@@ -219,8 +219,12 @@ void decode(reader& r, T& v) {
     std::size_t n = r.count(sizeof(C), sizeof(C), "string");
     const std::byte* p = r.take_counted(n * sizeof(C));
     if constexpr (sizeof(C) == 1) {
-      v.clear();  // then append: cheaper than assign, and keeps the capacity
-      v.append(reinterpret_cast<const C*>(p), n);
+      if (n <= v.size()) {
+        v.resize(n);  // shrinking only sets the length
+        copy_small(reinterpret_cast<std::byte*>(v.data()), p, n);
+      } else {
+        v.assign(reinterpret_cast<const C*>(p), n);  // keeps the capacity
+      }
     } else {
       v.resize(n);  // the input may be unaligned for C: copy bytes
       copy_small(reinterpret_cast<std::byte*>(v.data()), p, n * sizeof(C));
