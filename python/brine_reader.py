@@ -192,10 +192,11 @@ class SchemaNode:
     record a reference stands for."""
 
     __slots__ = ("tag", "extent", "num", "den", "names", "children", "min_wire", "target",
-                 "scalar", "flat", "packed", "_hashable", "_pointers")
+                 "recursive", "scalar", "flat", "packed", "_hashable", "_pointers")
 
     def __init__(self, tag: int):
         self.tag = tag
+        self.recursive = False  # a record that a reference inside it points back to
         self.extent = 0
         self.num = 0
         self.den = 0
@@ -415,6 +416,7 @@ class _SchemaParser:
                 self.fail(f"a reference {n.extent} levels out, with only {len(self.records)} "
                           "records around it")
             n.target = self.records[-1 - n.extent]
+            n.target.recursive = True
         else:
             self.at = at
             self.fail(f"unknown tag {t}")
@@ -1044,9 +1046,7 @@ class _Walker(_Cursor):
 
     def _flat_record(self, node: SchemaNode):
         """A record of scalars (SchemaNode.flat), as _g_record would read it."""
-        self.depth += 1
-        if self.depth > self.max_depth:
-            self.fail(f"value nests deeper than limits::max_depth ({self.max_depth})")
+        # Only scalars inside: never recursive, so it does not count toward max_depth.
         if not node.children:
             self.tag_byte(0, "an empty record's")
         if self.js:
@@ -1059,7 +1059,6 @@ class _Walker(_Cursor):
         else:  # (also a packed record cut short: field by field, for the exact message)
             py = self.scalar_py
             result = {name: py[c.tag](c) for name, c in zip(node.names, node.children)}
-        self.depth -= 1
         return result
 
     # -- scalars, JSON text --
@@ -1084,7 +1083,7 @@ class _Walker(_Cursor):
             unit = self._fixed(t)
             if unit < 0x80:
                 return _quote(chr(unit))
-            return f'"U+{unit}"'
+            return f'"U+{unit:04X}"'
         if t == BOOL:
             return "true" if self.tag_byte(1, "a bool's") else "false"
         if t == UNIT:
@@ -1267,9 +1266,12 @@ class _Walker(_Cursor):
         return tuple(items)
 
     def _g_record(self, node: SchemaNode, slot: Optional[_Shared]):
-        self.depth += 1
-        if self.depth > self.max_depth:
-            self.fail(f"value nests deeper than limits::max_depth ({self.max_depth})")
+        # As in brine::loads, only records that can hold themselves count toward max_depth.
+        counted = node.recursive
+        if counted:
+            self.depth += 1
+            if self.depth > self.max_depth:
+                self.fail(f"value nests deeper than limits::max_depth ({self.max_depth})")
         js = self.js
         out = self.out
         names = node.names
@@ -1313,7 +1315,8 @@ class _Walker(_Cursor):
             self.pos = end  # skips the fields this schema does not know
         if js:
             out.append("}")
-        self.depth -= 1
+        if counted:
+            self.depth -= 1
         return result
 
     def _g_optional(self, node: SchemaNode, slot: Optional[_Shared]):
@@ -1362,6 +1365,15 @@ class _Walker(_Cursor):
 
     def _derived(self, slot: Optional[_Shared], prefix: str):
         """An object of a registered type: its name, then its value by its own schema."""
+        self.depth += 1  # derived objects can nest without limit: they count toward max_depth
+        if self.depth > self.max_depth:
+            self.fail(f"value nests deeper than limits::max_depth ({self.max_depth})")
+        try:
+            return (yield from self._derived_value(slot, prefix))
+        finally:
+            self.depth -= 1
+
+    def _derived_value(self, slot: Optional[_Shared], prefix: str):
         raw, s = self._type_name()
         name = raw.decode("utf-8", "replace")
         if self.js:

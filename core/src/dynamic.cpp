@@ -3,8 +3,11 @@
 #include "brine/dynamic.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
+#include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "brine/detail/wire.hpp"
@@ -51,7 +54,10 @@ class walker {
  public:
   walker(std::span<const std::byte> body, std::size_t offset, const limits& lim,
          const type_table* types)
-      : r_(body.data(), body.data() + body.size(), lim, offset), types_(types) {}
+      : r_(body.data(), body.data() + body.size(), lim, offset),
+        types_(types),
+        body_(body.data()),
+        body_offset_(offset) {}
 
   dynamic_value run(const schema_node& root) {
     dynamic_value v = value(root);
@@ -190,7 +196,22 @@ class walker {
   }
 
   std::size_t counted(std::uint64_t min_wire, const char* what) {
-    return r_.count(static_cast<std::size_t>(min_wire), sizeof(dynamic_value), what);
+    // min_wire >= 1 always (parse_schema saturates sums); the guard keeps a bug from dividing by 0.
+    std::size_t m =
+        min_wire == 0 || min_wire > SIZE_MAX ? SIZE_MAX : static_cast<std::size_t>(min_wire);
+    return r_.count(m, sizeof(dynamic_value), what);
+  }
+
+  // A set or map whose keys repeat is refused, as brine::loads refuses it. Keys are compared by
+  // their encodings: the encoder writes equal keys identically.
+  void unique_keys(const dynamic_value& v, std::size_t stride) {
+    std::set<std::string_view> seen;
+    for (std::size_t i = 0; i < v.items.size(); i += stride) {
+      const dynamic_value& key = v.items[i];
+      std::string_view bytes(reinterpret_cast<const char*>(body_) + (key.begin - body_offset_),
+                             key.end - key.begin);
+      if (!seen.insert(bytes).second) r_.fail_at("duplicate key", key.begin);
+    }
   }
 
   std::uint8_t tag_byte(std::uint8_t max, const char* what) {
@@ -203,7 +224,24 @@ class walker {
     return b;
   }
 
+  // Bounds the walker's own recursion, one level per nested value: schemas may nest 256 levels
+  // inside each record, so max_depth alone would not keep the stack small.
+  static constexpr int max_nesting = 2048;
+
+  struct nesting_guard {
+    walker& w;
+    explicit nesting_guard(walker& self) : w(self) {
+      if (++w.nesting_ > max_nesting) {
+        w.r_.fail("values nest deeper than " + std::to_string(max_nesting) + " levels");
+      }
+    }
+    ~nesting_guard() { --w.nesting_; }
+    nesting_guard(const nesting_guard&) = delete;
+    nesting_guard& operator=(const nesting_guard&) = delete;
+  };
+
   dynamic_value value(const schema_node& n) {
+    nesting_guard guard(*this);
     dynamic_value v;
     v.schema = &n;
     v.begin = r_.offset();
@@ -243,18 +281,22 @@ class walker {
       case tag::multiset:
         v.k = dkind::list;
         elements(n.children[0], counted(n.children[0].min_wire, "list"), v);
+        if (n.tag == tag::set) unique_keys(v, 1);
         break;
       case tag::map:
       case tag::multimap: {
         v.k = dkind::map;
-        std::uint64_t pair_min = n.children[0].min_wire + n.children[1].min_wire;
-        std::size_t count =
-            r_.count(static_cast<std::size_t>(pair_min), 2 * sizeof(dynamic_value), "map");
+        std::uint64_t a = n.children[0].min_wire;
+        std::uint64_t b = n.children[1].min_wire;
+        std::uint64_t pair_min = a > ~std::uint64_t{0} - b ? ~std::uint64_t{0} : a + b;
+        std::size_t count = counted(pair_min, "map");
+        r_.charge(count * sizeof(dynamic_value), r_.offset());  // two values per entry
         v.items.reserve(2 * count);
         for (std::size_t i = 0; i < count; ++i) {
           v.items.push_back(value(n.children[0]));
           v.items.push_back(value(n.children[1]));
         }
+        if (n.tag == tag::map) unique_keys(v, 2);
         break;
       }
       case tag::array:
@@ -360,7 +402,8 @@ class walker {
   };
 
   void record(const schema_node& n, dynamic_value& v) {
-    r_.enter();
+    // Like brine::loads, only records that can contain themselves count toward max_depth.
+    if (n.recursive) r_.enter();
     context here{&n, ctx_};
     const context* saved = std::exchange(ctx_, &here);
     if (n.tag == tag::evolvable) {
@@ -371,7 +414,7 @@ class walker {
         v.items.push_back(value(c));
     }
     ctx_ = saved;
-    r_.leave();
+    if (n.recursive) r_.leave();
   }
 
   // The fields of an evolvable record present in both the data and the schema; the data's
@@ -419,12 +462,17 @@ class walker {
       r_.fail_at("type \"" + shown + "\" is not in the frame's type table", at);
     }
     const context* saved = std::exchange(ctx_, nullptr);  // its references count from its root
+    r_.enter();  // derived objects can nest without limit, as in brine::loads
     v.items.push_back(value(*s));
+    r_.leave();
     ctx_ = saved;
   }
 
   detail::reader r_;
   const type_table* types_;
+  const std::byte* body_;
+  std::size_t body_offset_;
+  int nesting_ = 0;
   const context* ctx_ = nullptr;
   std::vector<std::uint64_t> objects_;  // body positions of the shared objects read, ascending
 };
@@ -438,21 +486,19 @@ const schema_node* type_table::find(std::string_view name) const noexcept {
   return nullptr;
 }
 
-type_table parse_type_table(std::span<const std::uint8_t> bytes) {
+type_table parse_type_table(std::span<const std::uint8_t> bytes, std::size_t offset) {
   auto data = reinterpret_cast<const std::byte*>(bytes.data());
-  detail::reader r(data, data + bytes.size(), limits{});
+  detail::reader r(data, data + bytes.size(), limits{}, offset);
   type_table t;
   std::size_t count = r.count(2, sizeof(schema_node), "type table");
+  if (count == 0) r.fail("an empty type table");
   for (std::size_t i = 0; i < count; ++i) {
     std::size_t n = r.count(1, 1, "type name");
     t.names.emplace_back(reinterpret_cast<const char*>(r.take(n)), n);
-    std::size_t at = r.offset();
     std::size_t len = r.count(1, 1, "schema");
-    try {
-      t.schemas.push_back(parse_schema({reinterpret_cast<const std::uint8_t*>(r.take(len)), len}));
-    } catch (const decode_error& e) {
-      throw decode_error(std::string("type table: ") + e.what(), at + e.offset());
-    }
+    std::size_t at = r.offset();
+    t.schemas.push_back(
+        parse_schema({reinterpret_cast<const std::uint8_t*>(r.take(len)), len}, at));
   }
   if (r.left() != 0) r.fail("trailing bytes after the type table");
   return t;

@@ -93,6 +93,7 @@ frame_view parse_prefix(std::span<const std::byte> bytes, const limits& lim) {
                              std::to_string(bytes.size() - at - 4),
                          at);
     }
+    if (n == 0) throw decode_error(std::string("an empty ") + what, at);
     std::span<const std::uint8_t> out{reinterpret_cast<const std::uint8_t*>(bytes.data() + at + 4),
                                       n};
     at += 4 + n;

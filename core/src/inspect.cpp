@@ -27,6 +27,13 @@ std::string hex64(std::uint64_t v) {
 }
 
 // The shortest text that reads back as the same value at the schema's precision.
+// The floating-point node a value was read by: durations and time points hold one.
+tag precision_of(const schema_node& n) {
+  if (n.tag == tag::duration) return n.children[0].tag;
+  if (n.tag == tag::time_point) return n.children[0].children[0].tag;
+  return n.tag;
+}
+
 std::string number_text(long double f, tag precision) {
   if (std::isnan(f)) return "nan";
   if (std::isinf(f)) return f < 0 ? "-inf" : "inf";
@@ -41,9 +48,37 @@ std::string number_text(long double f, tag precision) {
   return buf;
 }
 
+// Length of the well-formed UTF-8 sequence at s[i], or 0; `prefix` gets the length of its
+// longest valid prefix (at least 1), which one U+FFFD replaces, as Unicode recommends.
+std::size_t utf8_sequence(const std::string& s, std::size_t i, std::size_t& prefix) {
+  auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  unsigned char c = byte(i);
+  std::size_t len = c >= 0xc2 && c <= 0xdf   ? 2
+                    : c >= 0xe0 && c <= 0xef ? 3
+                    : c >= 0xf0 && c <= 0xf4 ? 4
+                                             : 0;
+  prefix = 1;
+  if (len == 0) return 0;
+  for (std::size_t k = 1; k < len; ++k) {
+    if (i + k >= s.size()) return 0;
+    unsigned char lo = 0x80, hi = 0xbf;
+    if (k == 1) {
+      if (c == 0xe0) lo = 0xa0;
+      if (c == 0xed) hi = 0x9f;
+      if (c == 0xf0) lo = 0x90;
+      if (c == 0xf4) hi = 0x8f;
+    }
+    unsigned char b = byte(i + k);
+    if (b < lo || b > hi) return 0;
+    prefix = k + 1;
+  }
+  return len;
+}
+
 void quote(std::string& out, const std::string& s, bool json) {
   out += '"';
-  for (unsigned char c : s) {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
     switch (c) {
       case '"':
         out += "\\\"";
@@ -65,6 +100,17 @@ void quote(std::string& out, const std::string& s, bool json) {
           char buf[8];
           std::snprintf(buf, sizeof buf, json ? "\\u%04x" : "\\x%02x", c);
           out += buf;
+        } else if (c >= 0x80 && json) {
+          // JSON must be UTF-8: invalid bytes become U+FFFD.
+          std::size_t prefix = 1;
+          std::size_t len = utf8_sequence(s, i, prefix);
+          if (len != 0) {
+            out.append(s, i, len);
+            i += len - 1;
+          } else {
+            out += "\xef\xbf\xbd";
+            i += prefix - 1;
+          }
         } else {
           out += static_cast<char>(c);
         }
@@ -84,7 +130,7 @@ std::string scalar(const dynamic_value& v, bool json) {
     case dkind::unsigned_integer:
       return std::to_string(v.u);
     case dkind::floating: {
-      std::string t = number_text(v.f, v.schema->tag);
+      std::string t = number_text(v.f, precision_of(*v.schema));
       if (json && (std::isnan(v.f) || std::isinf(v.f))) return "\"" + t + "\"";
       return t;
     }
@@ -93,7 +139,9 @@ std::string scalar(const dynamic_value& v, bool json) {
       if (v.u < 0x80) {
         quote(out, std::string(1, static_cast<char>(v.u)), json);
       } else {
-        out = "U+" + std::to_string(v.u);
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "U+%04llX", static_cast<unsigned long long>(v.u));
+        out = buf;
         if (json) out = "\"" + out + "\"";
       }
       return out;
@@ -443,18 +491,22 @@ std::string inspect(std::span<const std::byte> frame, const inspect_options& opt
     raw_printer raw(opt.max_items);
     raw.line(0, 4, "magic 62 72 6e 01");
     raw.line(4, 5, "version " + std::to_string(f.header.version));
-    raw.line(5, 6, std::string("flags ") + (has_schema ? "0x01 (schema block)" : "0x00"));
+    std::uint8_t flags = f.header.flags;
+    raw.line(5, 6,
+             std::string("flags ") + (flags == 0   ? "0x00"
+                                      : flags == 1 ? "0x01 (schema block)"
+                                                   : "0x03 (schema block, type table)"));
     raw.line(6, 8, "reserved");
     raw.line(8, 16, "fingerprint " + hex64(f.header.fingerprint));
     raw.line(16, 24, "body size " + std::to_string(f.header.body_size));
     if (has_schema) {
       raw.line(24, 28, "schema size " + std::to_string(f.schema.size()));
-      schema_node s = parse_schema(f.schema);
+      schema_node s = parse_schema(f.schema, 28);
       std::size_t schema_end = 28 + f.schema.size();
       raw.line(28, schema_end, "schema " + to_text(s));
       type_table types;
       if (!f.types.empty()) {
-        types = parse_type_table(f.types);
+        types = parse_type_table(f.types, schema_end + 4);
         raw.line(schema_end, schema_end + 4, "type table size " + std::to_string(f.types.size()));
         std::string names;
         for (const auto& n : types.names)
@@ -475,9 +527,9 @@ std::string inspect(std::span<const std::byte> frame, const inspect_options& opt
     return "frame without schema: fingerprint " + hex64(f.header.fingerprint) + ", body " +
            std::to_string(f.header.body_size) + " bytes\n";
   }
-  schema_node s = parse_schema(f.schema);
+  schema_node s = parse_schema(f.schema, 28);
   type_table types;
-  if (!f.types.empty()) types = parse_type_table(f.types);
+  if (!f.types.empty()) types = parse_type_table(f.types, 28 + f.schema.size() + 4);
   dynamic_value v = decode_dynamic(s, f.body, f.body_offset, opt.lim, &types);
   if (opt.fmt == inspect_options::format::json) {
     out = "{\"fingerprint\":\"" + hex64(f.header.fingerprint) + "\",\"schema\":";

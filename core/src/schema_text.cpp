@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "brine/codec.hpp"
 #include "brine/schema.hpp"
@@ -30,7 +31,7 @@ constexpr std::uint64_t saturating_add(std::uint64_t a, std::uint64_t b) {
 
 class schema_parser {
  public:
-  explicit schema_parser(std::span<const std::uint8_t> s) : s_(s) {}
+  schema_parser(std::span<const std::uint8_t> s, std::size_t base) : s_(s), base_(base) {}
 
   schema_node run() {
     schema_node root = node(0, 0);
@@ -42,7 +43,7 @@ class schema_parser {
   static constexpr int max_depth = 256;
 
   [[noreturn]] void fail(const std::string& what) const {
-    throw decode_error("malformed schema: " + what, at_);
+    throw decode_error("malformed schema: " + what, base_ + at_);
   }
   std::uint8_t byte() {
     if (at_ >= s_.size()) fail("truncated");
@@ -171,6 +172,8 @@ class schema_parser {
         break;
       case tag::record:
       case tag::evolvable: {
+        bool referred = false;
+        records_.push_back(&referred);
         std::uint64_t count = small_count();
         std::uint64_t sum = 0;
         for (std::uint64_t i = 0; i < count; ++i) {
@@ -181,6 +184,8 @@ class schema_parser {
           sum = saturating_add(sum, n.children.back().min_wire);
         }
         n.min_wire = n.tag == tag::evolvable ? 5 : std::max<std::uint64_t>(1, sum);
+        records_.pop_back();
+        n.recursive = referred;
         break;
       }
       case tag::duration:
@@ -213,6 +218,7 @@ class schema_parser {
           fail("a reference " + std::to_string(n.extent) + " levels out, with only " +
                std::to_string(records) + " records around it");
         }
+        *records_[records_.size() - 1 - static_cast<std::size_t>(n.extent)] = true;
         break;
       default:
         at_ = at;
@@ -222,7 +228,10 @@ class schema_parser {
   }
 
   std::span<const std::uint8_t> s_;
+  std::size_t base_;
   std::size_t at_ = 0;
+  // One flag per record being parsed, innermost last: set when a reference points at it.
+  std::vector<bool*> records_;
 };
 
 void render(const schema_node& n, std::string& out) {
@@ -428,7 +437,9 @@ std::map<std::pair<std::uint64_t, std::uint64_t>, bool>& compat_cache() {
 
 }  // namespace
 
-schema_node parse_schema(std::span<const std::uint8_t> bytes) { return schema_parser(bytes).run(); }
+schema_node parse_schema(std::span<const std::uint8_t> bytes, std::size_t offset) {
+  return schema_parser(bytes, offset).run();
+}
 
 std::string to_text(const schema_node& node) {
   std::string out;

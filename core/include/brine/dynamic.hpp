@@ -56,8 +56,9 @@ struct type_table {
   const schema_node* find(std::string_view name) const noexcept;
 };
 
-/// Parses a frame's type table block. Throws: decode_error if malformed.
-type_table parse_type_table(std::span<const std::uint8_t> bytes);
+/// Parses a frame's type table block, which starts at byte `offset` of the frame.
+/// Throws: decode_error (with the frame offset) if malformed.
+type_table parse_type_table(std::span<const std::uint8_t> bytes, std::size_t offset = 0);
 
 /// Decodes `body` (which starts at `offset` in its frame) by `schema`; objects of registered
 /// derived types are read by their schemas in `types`.

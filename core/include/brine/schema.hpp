@@ -57,9 +57,8 @@ enum class schema_tag : std::uint8_t {
   complex = 0x31,      // + node
   bitset = 0x32,       // + varint N
   path = 0x33,
-  ref = 0x34,
-  evolvable = 0x35,  // a record whose fields may grow; parameters as for record  // + varint k: the
-                     // record k levels out from here (recursive types)
+  ref = 0x34,        // + varint k: the record k levels out from here (recursive types)
+  evolvable = 0x35,  // a record whose fields may grow; parameters as for record
 };
 
 namespace detail {

@@ -26,11 +26,14 @@ struct schema_node {
   std::vector<schema_node> children;
   /// Fewest bytes a value of this node encodes to (at least 1).
   std::uint64_t min_wire = 1;
+  /// For records: a reference inside refers back to this record (it counts toward max_depth).
+  bool recursive = false;
 };
 
-/// Parses untrusted schema bytes. Throws: decode_error (with the offset) if they are malformed,
-/// nest deeper than 256 levels, or a reference points outside its records.
-schema_node parse_schema(std::span<const std::uint8_t> bytes);
+/// Parses untrusted schema bytes that start at byte `offset` of their frame. Throws:
+/// decode_error (with the frame offset) if they are malformed, nest deeper than 256 levels, or a
+/// reference points outside its records.
+schema_node parse_schema(std::span<const std::uint8_t> bytes, std::size_t offset = 0);
 
 /// Renders a parsed schema as text, e.g. `{x: f64, y: f64}`.
 std::string to_text(const schema_node& node);
