@@ -1,0 +1,142 @@
+// brine::inspect: any file as text, JSON or its layout, without the C++ type.
+
+#include <catch2/catch.hpp>
+
+#include <brine/brine.hpp>
+#include <brine/inspect.hpp>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace {
+
+struct Layer {
+  std::string name;
+  std::vector<float> weights;
+};
+
+struct Model {
+  std::string title;
+  std::vector<Layer> layers;
+  std::map<std::string, double> metrics;
+  std::shared_ptr<std::string> author;
+  std::shared_ptr<std::string> reviewer;
+  std::optional<int> epochs;
+  std::variant<int, std::string> tag;
+};
+
+Model sample() {
+  auto who = std::make_shared<std::string>("ada");
+  return {"mlp",
+          {{"hidden", {0.5f, -1.25f}}, {"out", {2}}},
+          {{"loss", 0.25}},
+          who,
+          who,
+          3,
+          std::string("best")};
+}
+
+std::vector<std::byte> file_bytes(const Model& m) {
+  std::ostringstream os;
+  brine::dump(m, os);
+  std::string s = os.str();
+  std::vector<std::byte> out(s.size());
+  std::memcpy(out.data(), s.data(), s.size());
+  return out;
+}
+
+std::string show(const std::vector<std::byte>& b,
+                 brine::inspect_options::format fmt = brine::inspect_options::format::text) {
+  brine::inspect_options opt;
+  opt.fmt = fmt;
+  return brine::inspect(b, opt);
+}
+
+}  // namespace
+
+TEST_CASE("inspect: text shows field names, sizes, values and shared references",
+          "[codec][inspect]") {
+  std::string t = show(file_bytes(sample()));
+  CHECK_THAT(t, Catch::Contains("title: \"mlp\""));
+  CHECK_THAT(t, Catch::Contains("layers: list[2]"));
+  CHECK_THAT(t, Catch::Contains("weights: list[2] [0.5, -1.25]"));
+  CHECK_THAT(t, Catch::Contains("\"loss\": 0.25"));
+  CHECK_THAT(t, Catch::Contains("author: &"));
+  CHECK_THAT(t, Catch::Contains("reviewer: *"));
+  CHECK_THAT(t, Catch::Contains("epochs: 3"));
+  CHECK_THAT(t, Catch::Contains("tag: <1> \"best\""));
+}
+
+TEST_CASE("inspect: JSON is one document with objects for records and string-keyed maps",
+          "[codec][inspect]") {
+  std::string j = show(file_bytes(sample()), brine::inspect_options::format::json);
+  CHECK_THAT(j, Catch::StartsWith("{\"fingerprint\":\"0x"));
+  CHECK_THAT(j, Catch::Contains("\"title\":\"mlp\""));
+  CHECK_THAT(j, Catch::Contains("\"weights\":[0.5,-1.25]"));
+  CHECK_THAT(j, Catch::Contains("\"metrics\":{\"loss\":0.25}"));
+  CHECK_THAT(j, Catch::Contains("\"author\":{\"$id\":"));
+  CHECK_THAT(j, Catch::Contains("\"reviewer\":{\"$ref\":"));
+  CHECK_THAT(j, Catch::Contains("\"tag\":{\"index\":1,\"value\":\"best\"}"));
+  int depth = 0;
+  for (char c : j) {
+    depth += c == '{' ? 1 : c == '}' ? -1 : 0;
+    REQUIRE(depth >= 0);
+  }
+  CHECK(depth == 0);
+}
+
+TEST_CASE("inspect: raw mode lists the header and every value with its byte range",
+          "[codec][inspect]") {
+  auto bytes = file_bytes(sample());
+  std::string r = show(bytes, brine::inspect_options::format::raw);
+  CHECK_THAT(r, Catch::Contains("0..4"));
+  CHECK_THAT(r, Catch::Contains("magic 62 72 6e 01"));
+  CHECK_THAT(r, Catch::Contains("fingerprint 0x"));
+  CHECK_THAT(r, Catch::Contains("$.layers[1].name = \"out\""));
+  CHECK_THAT(r, Catch::Contains(".." + std::to_string(bytes.size())));
+}
+
+TEST_CASE("inspect: a frame without schema shows its header only", "[codec][inspect]") {
+  std::string t = show(brine::dumps(sample()));
+  CHECK_THAT(t, Catch::Contains("frame without schema"));
+  CHECK_THAT(t, Catch::Contains("fingerprint 0x"));
+}
+
+TEST_CASE("inspect: long containers are cut after max_items", "[codec][inspect]") {
+  std::ostringstream os;
+  brine::dump(std::vector<int>(1000, 7), os);
+  std::string s = os.str();
+  std::vector<std::byte> b(s.size());
+  std::memcpy(b.data(), s.data(), s.size());
+  brine::inspect_options opt;
+  opt.max_items = 10;
+  CHECK_THAT(brine::inspect(b, opt), Catch::Contains("... (990 more)"));
+}
+
+TEST_CASE("inspect: every truncation and many corruptions give decode_error, never a crash",
+          "[codec][inspect]") {
+  auto bytes = file_bytes(sample());
+  for (std::size_t n = 0; n < bytes.size(); ++n) {
+    std::vector<std::byte> cut(bytes.begin(), bytes.begin() + static_cast<long>(n));
+    CHECK_THROWS_AS(brine::inspect(cut), brine::decode_error);
+  }
+  std::uint32_t seed = 12345;
+  for (int i = 0; i < 5000; ++i) {
+    auto bad = bytes;
+    seed = seed * 1664525u + 1013904223u;
+    bad[seed % bad.size()] = static_cast<std::byte>(seed >> 24);
+    for (auto fmt : {brine::inspect_options::format::text, brine::inspect_options::format::json,
+                     brine::inspect_options::format::raw}) {
+      try {
+        (void)show(bad, fmt);
+      } catch (const brine::decode_error& e) {
+        CHECK(e.offset() <= bad.size());
+      }
+    }
+  }
+}
