@@ -140,3 +140,62 @@ TEST_CASE("inspect: every truncation and many corruptions give decode_error, nev
     }
   }
 }
+
+namespace {
+
+// A file-style frame from raw schema and body bytes, as a hostile writer could make it.
+std::vector<std::byte> handmade_frame(const std::vector<std::uint8_t>& schema,
+                                      const std::vector<std::uint8_t>& body) {
+  std::vector<std::byte> out(brine::frame_header_size);
+  brine::frame_header h;
+  h.flags = brine::frame_has_schema;
+  h.fingerprint = brine::fingerprint_of(schema);
+  h.body_size = body.size();
+  brine::write_frame_header(out.data(), h);
+  auto n = static_cast<std::uint32_t>(schema.size());
+  for (int i = 0; i < 4; ++i)
+    out.push_back(static_cast<std::byte>(n >> (8 * i)));
+  for (auto b : schema)
+    out.push_back(static_cast<std::byte>(b));
+  for (auto b : body)
+    out.push_back(static_cast<std::byte>(b));
+  return out;
+}
+
+}  // namespace
+
+// Regressions found by the Python reader's cross-check against brine-inspect.
+TEST_CASE("inspect: a map whose key size overflows is refused, not a division by zero",
+          "[codec][inspect]") {
+  // map<array<u8, 2^64-1>, u8> with an empty body.
+  std::vector<std::uint8_t> schema = {0x25, 0x27, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                      0xff, 0xff, 0xff, 0xff, 0x01, 0x03, 0x03};
+  CHECK_THROWS_AS(show(handmade_frame(schema, {0x01})), brine::decode_error);
+  CHECK_THAT(show(handmade_frame(schema, {0x00})), Catch::Contains("map[0]"));
+}
+
+TEST_CASE("inspect: values nested thousands deep inside records are refused, not a stack overflow",
+          "[codec][inspect]") {
+  // {f: optional<optional<...250...<^0>>>} repeated: each record nests 250 optionals.
+  std::vector<std::uint8_t> schema = {0x29, 0x01, 0x01, 'f'};
+  for (int i = 0; i < 250; ++i)
+    schema.push_back(0x2a);
+  schema.push_back(0x34);
+  schema.push_back(0x00);
+  std::vector<std::uint8_t> body;
+  for (int level = 0; level < 100; ++level) {
+    for (int i = 0; i < 250; ++i)
+      body.push_back(0x01);
+  }
+  for (int i = 0; i < 250; ++i)
+    body.push_back(0x01);
+  body.back() = 0x00;  // the innermost optional is empty
+  CHECK_THROWS_WITH(show(handmade_frame(schema, body)), Catch::Contains("nest deeper"));
+}
+
+TEST_CASE("inspect: repeated keys in a set are refused, as loads refuses them",
+          "[codec][inspect]") {
+  std::vector<std::uint8_t> schema = {0x23, 0x06};  // set<i32>
+  std::vector<std::uint8_t> body = {0x02, 1, 0, 0, 0, 1, 0, 0, 0};
+  CHECK_THROWS_WITH(show(handmade_frame(schema, body)), Catch::Contains("duplicate key"));
+}
