@@ -2,6 +2,7 @@
 // loads_into.
 
 #include <brine/codec.hpp>
+#include <brine/register.hpp>
 
 #include <cstddef>
 #include <memory>
@@ -10,6 +11,9 @@
 
 #include "codecs.hpp"
 #include "common/harness.hpp"
+
+BRINE_REGISTER(brine::bench::circle, "bench.circle");
+BRINE_REGISTER(brine::bench::rect, "bench.rect");
 
 namespace brine::bench {
 namespace {
@@ -46,5 +50,8 @@ std::unique_ptr<codec<T>> make_brine_codec(const T& sample) {
 }
 
 BRINE_BENCH_INSTANTIATE(make_brine_codec);
+template std::unique_ptr<codec<evolvable_set>> make_brine_codec(const evolvable_set&);
+template std::unique_ptr<codec<shape_variants>> make_brine_codec(const shape_variants&);
+template std::unique_ptr<codec<shape_set>> make_brine_codec(const shape_set&);
 
 }  // namespace brine::bench

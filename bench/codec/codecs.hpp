@@ -9,6 +9,7 @@
 #include <string>
 #include <utility>
 
+#include "brine_cases.hpp"
 #include "cases.hpp"
 
 namespace brine::bench {

@@ -18,6 +18,7 @@
 #include <CLI/CLI.hpp>
 #endif
 
+#include "brine_cases.hpp"
 #include "cases.hpp"
 #include "codecs.hpp"
 #include "common/harness.hpp"
@@ -25,7 +26,8 @@
 namespace brine::bench {
 namespace {
 
-constexpr std::string_view case_names[] = {"monster", "records", "doubles", "map"};
+constexpr std::string_view case_names[] = {"monster",   "records", "doubles", "map",
+                                           "evolvable", "variant", "poly"};
 
 struct config {
   std::string json;
@@ -88,6 +90,7 @@ template <class T>
 std::vector<std::unique_ptr<codec<T>>> make_codecs(const T& value) {
   std::vector<std::unique_ptr<codec<T>>> out;
   out.push_back(make_brine_codec(value));
+  if constexpr (brine_only<T>) return out;
 #if BRINE_BENCH_HAVE_CEREAL
   out.push_back(make_cereal_codec(value));
 #endif
@@ -198,6 +201,9 @@ void run(const config& cfg) {
   if (wanted("records")) run_case("records", make_records(), opt, report);
   if (wanted("doubles")) run_case("doubles", make_doubles(), opt, report);
   if (wanted("map")) run_case("map", make_record_map(), opt, report);
+  if (wanted("evolvable")) run_case("evolvable", make_evolvable_records(), opt, report);
+  if (wanted("variant")) run_case("variant", make_shape_variants(), opt, report);
+  if (wanted("poly")) run_case("poly", make_shape_set(), opt, report);
 
   if (!cfg.json.empty()) {
     report.write(cfg.json);
