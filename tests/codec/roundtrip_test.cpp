@@ -481,3 +481,13 @@ TEST_CASE("roundtrip: encoding is deterministic", "[codec][roundtrip]") {
   CHECK(brine::dumps(m) == brine::dumps(m));
   CHECK(brine::dumps(roundtrip(m)) == brine::dumps(m));
 }
+
+TEST_CASE("roundtrip: variants of small scalars compile and round-trip", "[codec]") {
+  std::variant<int, bool> a = true;
+  std::variant<int, char> b = 'z';
+  CHECK(std::get<bool>(brine::loads<std::variant<int, bool>>(brine::dumps(a))));
+  CHECK(std::get<char>(brine::loads<std::variant<int, char>>(brine::dumps(b))) == 'z');
+  std::variant<int, bool> reused = 7;
+  brine::loads_into(brine::dumps(a), reused);
+  CHECK(std::get<bool>(reused));
+}
