@@ -1,5 +1,6 @@
 #include "brine/frame.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -102,6 +103,12 @@ frame_view parse_prefix(std::span<const std::byte> bytes, const limits& lim) {
   if ((f.header.flags & frame_has_schema) != 0) f.schema = block("schema block");
   if ((f.header.flags & frame_has_types) != 0) f.types = block("type table");
   f.body_offset = at;
+  if (f.header.body_size > lim.max_frame - std::min(lim.max_frame, at)) {
+    throw decode_error(
+        "frame of " + std::to_string(at) + " + " + std::to_string(f.header.body_size) +
+            " bytes is over limits::max_frame (" + std::to_string(lim.max_frame) + ")",
+        16);
+  }
   return f;
 }
 

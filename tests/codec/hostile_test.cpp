@@ -539,10 +539,8 @@ TEST_CASE("limits: max_frame refuses a frame whose body is larger", "[codec][hos
   CHECK(brine::loads<std::string>(f, lim).size() == 1000);
 }
 
-TEST_CASE("limits: max_frame bounds the whole frame, header included",
-          "[codec][hostile][limits][!mayfail]") {
-  // CORE BUG (see report): limits::max_frame is documented as the "largest frame (header, schema
-  // and body) accepted", but only the body size is compared with it.
+TEST_CASE("limits: max_frame bounds the whole frame, header included", "[codec][hostile][limits]") {
+  // limits::max_frame is the largest frame (header, blocks and body), not only the body.
   bytes f = brine::dumps(std::string(1000, 'x'));
   brine::limits lim;
   lim.max_frame = f.size() - 1;
