@@ -240,7 +240,8 @@ void put(const fs::path& dir, const char* name, const T& v) {
 
 void put_frame(const fs::path& dir, const char* name, const std::vector<std::byte>& frame) {
   std::ofstream out(dir / (std::string(name) + ".frame"), std::ios::binary);
-  out.write(reinterpret_cast<const char*>(frame.data()), static_cast<std::streamsize>(frame.size()));
+  out.write(reinterpret_cast<const char*>(frame.data()),
+            static_cast<std::streamsize>(frame.size()));
 }
 
 std::unique_ptr<Shape> circle(std::string label, double r) {
@@ -281,8 +282,19 @@ int main(int argc, char** argv) {
               std::numeric_limits<long double>::quiet_NaN(), 0.1L, 0.0L, -0.0L}});
 
   put(dir, "chars",
-      Chars{true, false, 'A', static_cast<char>(0xe9), u8'z', u'\u00e9', static_cast<char16_t>(0xd800),
-            U'\U0001F600', L'\u2713', std::byte{0xab}, Color::green, low, {}});
+      Chars{true,
+            false,
+            'A',
+            static_cast<char>(0xe9),
+            u8'z',
+            u'\u00e9',
+            static_cast<char16_t>(0xd800),
+            U'\U0001F600',
+            L'\u2713',
+            std::byte{0xab},
+            Color::green,
+            low,
+            {}});
 
   put(dir, "strings",
       Strings{"h\xc3\xa9llo \"q\" \\ \n\t\x01", "", std::string("ok\xff", 3), u8"\u00fcber",
