@@ -2,9 +2,13 @@
 
 #include "brine/dynamic.hpp"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <exception>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -226,7 +230,7 @@ class walker {
 
   // Bounds the walker's own recursion, one level per nested value: schemas may nest 256 levels
   // inside each record, so max_depth alone would not keep the stack small.
-  static constexpr int max_nesting = 2048;
+  static constexpr int max_nesting = 4096;  // decode_dynamic runs on a 256 MiB stack
 
   struct nesting_guard {
     walker& w;
@@ -504,9 +508,48 @@ type_table parse_type_table(std::span<const std::uint8_t> bytes, std::size_t off
   return t;
 }
 
+namespace {
+
+// The walker recurses once per nested value; it runs on a thread of its own with a large stack
+// (reserved, not committed, memory), so that deep but legal files never overflow the caller's.
+struct walk_job {
+  const schema_node* schema;
+  std::span<const std::byte> body;
+  std::size_t offset;
+  const limits* lim;
+  const type_table* types;
+  std::optional<dynamic_value> result;
+  std::exception_ptr error;
+};
+
+void* run_walk(void* p) {
+  auto* job = static_cast<walk_job*>(p);
+  try {
+    job->result.emplace(walker(job->body, job->offset, *job->lim, job->types).run(*job->schema));
+  } catch (...) {
+    job->error = std::current_exception();
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 dynamic_value decode_dynamic(const schema_node& schema, std::span<const std::byte> body,
                              std::size_t offset, const limits& lim, const type_table* types) {
-  return walker(body, offset, lim, types).run(schema);
+  walk_job job{&schema, body, offset, &lim, types, std::nullopt, nullptr};
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, std::size_t{256} << 20);
+  pthread_t thread;
+  int rc = pthread_create(&thread, &attr, &run_walk, &job);
+  pthread_attr_destroy(&attr);
+  if (rc != 0) {
+    run_walk(&job);  // no thread to be had: walk here
+  } else {
+    pthread_join(thread, nullptr);
+  }
+  if (job.error) std::rethrow_exception(job.error);
+  return std::move(*job.result);
 }
 
 }  // namespace brine
