@@ -21,10 +21,7 @@ struct Point {
   bool operator==(const Point&) const = default;
 };
 
-struct List {
-  int v = 0;
-  std::unique_ptr<List> next;
-};
+using List = codec_test::Chain;
 
 }  // namespace buffer_types
 
@@ -34,16 +31,7 @@ namespace {
 
 const std::map<std::string, std::vector<Point>> sample = {{"a", {{1, 2}}}, {"b", {}}};
 
-std::unique_ptr<List> make_list(int n) {
-  std::unique_ptr<List> head;
-  for (int i = 0; i < n; ++i) {
-    auto node = std::make_unique<List>();
-    node->v = i;
-    node->next = std::move(head);
-    head = std::move(node);
-  }
-  return head;
-}
+inline std::unique_ptr<List> make_list(int n) { return codec_test::make_chain(n); }
 
 }  // namespace
 

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstring>
 #include <initializer_list>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -134,6 +135,24 @@ brine::decode_error decode_failure(std::span<const std::byte> frame,
   }
   FAIL("decoding succeeded; expected brine::decode_error");
   return brine::decode_error("unreachable: FAIL throws", 0);
+}
+
+// A singly linked list through unique_ptr: a recursive type whose depth a test controls.
+struct Chain {
+  int v = 0;
+  std::unique_ptr<Chain> next;
+};
+
+// A list of n nodes, built without recursion.
+inline std::unique_ptr<Chain> make_chain(int n) {
+  std::unique_ptr<Chain> head;
+  for (int i = 0; i < n; ++i) {
+    auto node = std::make_unique<Chain>();
+    node->v = i;
+    node->next = std::move(head);
+    head = std::move(node);
+  }
+  return head;
 }
 
 }  // namespace codec_test

@@ -39,10 +39,7 @@ struct Other {
   int a = 0;
 };
 
-struct List {
-  int v = 0;
-  std::unique_ptr<List> next;
-};
+using List = codec_test::Chain;
 
 }  // namespace file_types
 
@@ -96,16 +93,7 @@ void write_all(const fs::path& p, const bytes& data) {
   out.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
 }
 
-std::unique_ptr<List> make_list(int n) {
-  std::unique_ptr<List> head;
-  for (int i = 0; i < n; ++i) {
-    auto node = std::make_unique<List>();
-    node->v = i;
-    node->next = std::move(head);
-    head = std::move(node);
-  }
-  return head;
-}
+inline std::unique_ptr<List> make_list(int n) { return codec_test::make_chain(n); }
 
 void unwind(std::unique_ptr<List>& list) {
   while (list)

@@ -33,10 +33,7 @@ struct Point {
 
 struct Empty {};
 
-struct List {
-  int v = 0;
-  std::unique_ptr<List> next;
-};
+using List = codec_test::Chain;
 
 struct Tree {
   std::vector<Tree> kids;
@@ -90,16 +87,7 @@ void check_huge_counts_refused() {
   }
 }
 
-std::unique_ptr<List> make_list(int n) {
-  std::unique_ptr<List> head;
-  for (int i = 0; i < n; ++i) {
-    auto node = std::make_unique<List>();
-    node->v = i;
-    node->next = std::move(head);
-    head = std::move(node);
-  }
-  return head;
-}
+inline std::unique_ptr<List> make_list(int n) { return codec_test::make_chain(n); }
 
 // Body of a List `depth` nodes deep, built by hand (dumps would refuse it).
 bytes deep_list_body(std::size_t depth) {
