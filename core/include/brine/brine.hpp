@@ -3,7 +3,9 @@
 /// \file
 /// Everything brine offers, in one include.
 
+#include "brine/channel.hpp"
 #include "brine/codec.hpp"
+#include "brine/curve.hpp"
 #include "brine/error.hpp"
 #include "brine/frame.hpp"
 #include "brine/limits.hpp"

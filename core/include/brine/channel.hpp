@@ -1,0 +1,253 @@
+#pragma once
+
+// Typed channels: brine::push / pull (pipeline) and brine::publish / subscribe.
+// docs/channels.md explains end of stream, binding, backpressure and the threading rules.
+
+#include <chrono>
+#include <cstddef>
+#include <initializer_list>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "brine/channel_options.hpp"
+#include "brine/codec.hpp"
+#include "brine/error.hpp"
+#include "brine/transport.hpp"
+
+namespace brine {
+
+namespace detail {
+[[noreturn]] void throw_closed(const std::string& what);
+[[noreturn]] void throw_no_topic();
+}  // namespace detail
+
+/// The sending end of a channel of T. Made by brine::push or brine::publish.
+/// Thread-safety: one thread at a time (it may move between threads).
+template <class T>
+class sender {
+ public:
+  sender(transport::pattern p, std::span<const std::string> urls, const channel_options& opts)
+      : pattern_(p), link_(transport::open_sender(p, urls, opts)) {}
+
+  /// Sends `v`. Blocks: while every receiver's queue is full (the high-water mark).
+  /// Throws: encode_error, channel_closed after close(), transport_error.
+  void send(const T& v) { send_until(v, {}, transport::forever); }
+
+  /// Sends `v` under `topic` (publish only): subscribers filter on topic prefixes.
+  void send(std::string_view topic, const T& v) {
+    if (pattern_ != transport::pattern::pubsub) detail::throw_no_topic();
+    send_until(v, topic, transport::forever);
+  }
+
+  /// Sends `v` unless the queues stay full for `timeout`; returns whether it was sent.
+  template <class Rep, class Period>
+  bool send_for(const T& v, std::chrono::duration<Rep, Period> timeout) {
+    return send_until(v, {}, transport::after(timeout));
+  }
+
+  /// Sends `v` only if that needs no waiting; returns whether it was sent.
+  bool try_send(const T& v) { return send_until(v, {}, transport::deadline{}); }
+
+  /// Waits until `count` receivers are connected (for publish: subscribed, so that they get
+  /// every message sent from now on). Returns false after `timeout`.
+  template <class Rep, class Period>
+  bool wait_peers(std::size_t count, std::chrono::duration<Rep, Period> timeout) {
+    return link().wait_peers(count, transport::after(timeout));
+  }
+
+  /// Ends the stream: receivers see its end after every message sent before. Never blocks.
+  void close() noexcept {
+    if (link_) link_->close();
+    link_.reset();
+  }
+
+  /// Whether close() was called.
+  bool closed() const noexcept { return !link_; }
+
+  /// The bound address (the real port for "tcp://host:*"), else the first URL.
+  std::string endpoint() const { return link_ ? link_->endpoint() : std::string(); }
+
+ private:
+  bool send_until(const T& v, std::string_view topic, transport::deadline until) {
+    transport::sender_link& l = link();
+    detail::note_type_once<T>();
+    std::size_t body = detail::body_size(v);
+    std::span<std::byte> out = l.prepare(detail::message_prefix<T>() + body);
+    detail::write_frame(v, out.data(), body);
+    return l.commit(topic, until);
+  }
+
+  transport::sender_link& link() {
+    if (!link_) detail::throw_closed("brine: send on a closed channel");
+    return *link_;
+  }
+
+  transport::pattern pattern_;
+  std::unique_ptr<transport::sender_link> link_;
+};
+
+/// The receiving end of a channel of T. Made by brine::pull or brine::subscribe.
+/// Thread-safety: one thread at a time (it may move between threads).
+template <class T>
+class receiver {
+ public:
+  receiver(transport::pattern p, std::span<const std::string> urls, const channel_options& opts)
+      : limits_(opts.decode_limits), link_(transport::open_receiver(p, urls, opts)) {}
+
+  /// The next message. Blocks: until one arrives.
+  /// Throws: channel_closed at end of stream; decode_error or type_mismatch for a message that
+  /// is not a T (that message is dropped, the channel stays usable); transport_error.
+  T recv() {
+    T v{};
+    recv_until(v, transport::forever);
+    return v;
+  }
+
+  /// The next message, or nullopt if none arrives within `timeout`. Throws: as recv().
+  template <class Rep, class Period>
+  std::optional<T> recv_for(std::chrono::duration<Rep, Period> timeout) {
+    std::optional<T> v(std::in_place);
+    if (!recv_until(*v, transport::after(timeout))) v.reset();
+    return v;
+  }
+
+  /// The next message if one is already here. Throws: as recv().
+  std::optional<T> try_recv() {
+    std::optional<T> v(std::in_place);
+    if (!recv_until(*v, transport::deadline{})) v.reset();
+    return v;
+  }
+
+  /// Decodes the next message into `out`, reusing its storage; false after `timeout`.
+  /// Throws: as recv().
+  template <class Rep, class Period>
+  bool recv_into(T& out, std::chrono::duration<Rep, Period> timeout) {
+    return recv_until(out, transport::after(timeout));
+  }
+
+  /// Decodes the next message into `out`, reusing its storage. Blocks. Throws: as recv().
+  void recv_into(T& out) { recv_until(out, transport::forever); }
+
+  /// Topic of the last message received (publish/subscribe).
+  const std::string& topic() const noexcept { return topic_; }
+
+  /// Whether the stream has ended (every sender closed and drained) or close() was called.
+  bool done() const noexcept { return ended_ || !link_; }
+
+  /// Stops receiving; messages not yet received are discarded.
+  void close() noexcept {
+    if (link_) link_->close();
+    link_.reset();
+  }
+
+  /// The bound address (the real port for "tcp://host:*"), else the first URL.
+  std::string endpoint() const { return link_ ? link_->endpoint() : std::string(); }
+
+  /// Input iteration over the stream: `for (T& v : rx)` ends at end of stream. The value is
+  /// reused from one message to the next. Incrementing throws as recv() does.
+  class iterator {
+   public:
+    using iterator_category = std::input_iterator_tag;
+    using value_type = T;
+    using difference_type = std::ptrdiff_t;
+    using pointer = T*;
+    using reference = T&;
+
+    iterator() = default;
+    T& operator*() const noexcept { return *value_; }
+    T* operator->() const noexcept { return value_.get(); }
+    iterator& operator++() {
+      if (!rx_->recv_until(*value_, transport::forever, /*throw_at_end=*/false)) rx_ = nullptr;
+      return *this;
+    }
+    void operator++(int) { ++*this; }
+    friend bool operator==(const iterator& it, std::default_sentinel_t) noexcept {
+      return it.rx_ == nullptr;
+    }
+
+   private:
+    friend class receiver;
+    explicit iterator(receiver* rx) : rx_(rx), value_(std::make_unique<T>()) { ++*this; }
+    receiver* rx_ = nullptr;
+    std::unique_ptr<T> value_;
+  };
+
+  /// Starts iteration by receiving the first message. Blocks.
+  iterator begin() { return iterator(this); }
+  std::default_sentinel_t end() const noexcept { return {}; }
+
+ private:
+  // True with a message in `out`; false on timeout, or at end of stream unless `throw_at_end`.
+  bool recv_until(T& out, transport::deadline until, bool throw_at_end = true) {
+    if (!link_) detail::throw_closed("brine: recv on a closed channel");
+    transport::received r;
+    switch (link_->recv(r, until)) {
+      case transport::recv_status::timeout:
+        return false;
+      case transport::recv_status::end:
+        ended_ = true;
+        if (!throw_at_end) return false;
+        detail::throw_closed("brine: end of stream on " + link_->endpoint());
+      case transport::recv_status::frame:
+        break;
+    }
+    topic_.assign(r.topic);
+    loads_into(r.frame, out, limits_);
+    return true;
+  }
+
+  limits limits_;
+  std::unique_ptr<transport::receiver_link> link_;
+  std::string topic_;
+  bool ended_ = false;
+};
+
+/// The sending end of a pipeline: each message goes to exactly one puller.
+/// Throws: transport_error (bad URL, address in use, ...).
+template <class T>
+sender<T> push(const std::string& url, const channel_options& opts = {}) {
+  return sender<T>(transport::pattern::pipeline, std::span(&url, 1), opts);
+}
+/// As push(url), bound or connected to every URL in `urls`.
+template <class T>
+sender<T> push(const std::vector<std::string>& urls, const channel_options& opts = {}) {
+  return sender<T>(transport::pattern::pipeline, urls, opts);
+}
+
+/// The receiving end of a pipeline. Throws: transport_error.
+template <class T>
+receiver<T> pull(const std::string& url, const channel_options& opts = {}) {
+  return receiver<T>(transport::pattern::pipeline, std::span(&url, 1), opts);
+}
+/// As pull(url), bound or connected to every URL in `urls`.
+template <class T>
+receiver<T> pull(const std::vector<std::string>& urls, const channel_options& opts = {}) {
+  return receiver<T>(transport::pattern::pipeline, urls, opts);
+}
+
+/// The sending end of publish/subscribe: each message goes to every subscriber.
+/// Throws: transport_error.
+template <class T>
+sender<T> publish(const std::string& url, const channel_options& opts = {}) {
+  return sender<T>(transport::pattern::pubsub, std::span(&url, 1), opts);
+}
+
+/// A subscriber: receives what is published after it joined, filtered by opts.topics.
+/// Throws: transport_error.
+template <class T>
+receiver<T> subscribe(const std::string& url, const channel_options& opts = {}) {
+  return receiver<T>(transport::pattern::pubsub, std::span(&url, 1), opts);
+}
+/// As subscribe(url), connected to every URL in `urls`.
+template <class T>
+receiver<T> subscribe(const std::vector<std::string>& urls, const channel_options& opts = {}) {
+  return receiver<T>(transport::pattern::pubsub, urls, opts);
+}
+
+}  // namespace brine

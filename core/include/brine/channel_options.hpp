@@ -1,0 +1,51 @@
+#pragma once
+
+// Options common to every channel; each transport documents which it honours
+// (docs/transports.md).
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "brine/curve.hpp"
+#include "brine/limits.hpp"
+
+namespace brine {
+
+/// What a publisher does when a subscriber's queue is full.
+enum class slow_subscriber : std::uint8_t {
+  /// Wait until it has room: every subscriber gets every message (the default).
+  block,
+  /// Drop this message for that subscriber only, as a plain ZeroMQ PUB socket does.
+  drop,
+};
+
+/// Settings of one channel. The defaults suit a pipeline on one machine.
+struct channel_options {
+  /// Bind (listen at the address) or connect to it. Unset: pull and publish bind, push and
+  /// subscribe connect. A URL written "@scheme://..." always binds, ">scheme://..." connects.
+  std::optional<bool> bind;
+  /// Messages queued per peer and direction before send blocks (ZeroMQ's high-water mark).
+  int high_water_mark = 1000;
+  /// How long messages still queued when a sender closes may take to leave the process.
+  std::chrono::milliseconds linger{30'000};
+  /// How long a connecting channel waits for its first connection before send or recv throws
+  /// transport_error ("unreachable").
+  std::chrono::milliseconds connect_timeout{10'000};
+  /// Receivers: the stream ends only once this many senders have connected and all have closed.
+  /// 0 means "at least one".
+  std::size_t expect_senders = 0;
+  /// Subscribers: topic prefixes to receive; empty receives everything.
+  std::vector<std::string> topics;
+  /// Publishers: what a full subscriber queue does.
+  slow_subscriber on_slow_subscriber = slow_subscriber::block;
+  /// Encryption and authentication (tcp:// across machines).
+  std::optional<curve_options> curve;
+  /// Limits applied when decoding received messages.
+  limits decode_limits{};
+};
+
+}  // namespace brine

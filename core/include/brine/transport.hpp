@@ -1,0 +1,123 @@
+#pragma once
+
+// The transport interface: what a channel needs from a way of moving frames between processes.
+// A transport sees bytes only, never C++ types. docs/transports.md describes the contract; the
+// ZeroMQ transport (transports/zmq) and the shared-memory one implement it.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "brine/channel_options.hpp"
+
+namespace brine::transport {
+
+/// How messages are distributed.
+enum class pattern : std::uint8_t {
+  /// Each message goes to exactly one receiver (push/pull).
+  pipeline,
+  /// Each message goes to every receiver subscribed to its topic (publish/subscribe).
+  pubsub,
+};
+
+/// A point in time a blocking call gives up at. `forever` never comes; a past one means "try".
+using deadline = std::chrono::steady_clock::time_point;
+inline constexpr deadline forever = deadline::max();
+
+/// A deadline `timeout` from now (saturating).
+deadline after(std::chrono::nanoseconds timeout) noexcept;
+
+/// A parsed channel URL: "[@|>]scheme://address".
+struct endpoint {
+  /// "ipc", "tcp", "inproc", "shm".
+  std::string scheme;
+  /// Everything after "://".
+  std::string address;
+  /// Set by a leading '@' (bind) or '>' (connect).
+  std::optional<bool> bind;
+
+  /// "scheme://address".
+  std::string url() const { return scheme + "://" + address; }
+};
+
+/// Parses a URL. Throws: transport_error naming what is wrong with it.
+endpoint parse_url(std::string_view url);
+
+/// The sending half of a transport. Thread-safety: one thread at a time.
+class sender_link {
+ public:
+  virtual ~sender_link() = default;
+
+  /// A writable buffer of exactly `size` bytes, sent by the next commit(). A new prepare()
+  /// replaces an uncommitted buffer.
+  virtual std::span<std::byte> prepare(std::size_t size) = 0;
+
+  /// Sends the prepared buffer, under `topic` for publish/subscribe. Returns false if `until`
+  /// passed first; the buffer then stays prepared. Throws: transport_error (no connection
+  /// within connect_timeout, transport failure), channel_closed after close().
+  virtual bool commit(std::string_view topic, deadline until) = 0;
+
+  /// Waits until at least `count` receivers are connected (subscribed, for publish/subscribe).
+  /// Returns false if `until` passed first.
+  virtual bool wait_peers(std::size_t count, deadline until) = 0;
+
+  /// The address bound (with the port a "tcp://host:*" URL was given), or the first URL.
+  virtual std::string endpoint() const = 0;
+
+  /// Ends the stream for this sender: receivers see its end after its last message.
+  /// Never blocks; messages still queued get channel_options::linger to leave the process.
+  virtual void close() noexcept = 0;
+};
+
+/// What receiver_link::recv found.
+enum class recv_status : std::uint8_t { frame, timeout, end };
+
+/// A received frame, valid until the next recv() or close() on the same link.
+struct received {
+  std::span<const std::byte> frame;
+  std::string_view topic;
+};
+
+/// The receiving half of a transport. Thread-safety: one thread at a time.
+class receiver_link {
+ public:
+  virtual ~receiver_link() = default;
+
+  /// Waits until `until` for the next frame. Returns `end` once every sender that counts
+  /// (docs/channels.md) has closed and every frame they sent has been returned.
+  /// Throws: transport_error (no connection within connect_timeout, transport failure).
+  virtual recv_status recv(received& out, deadline until) = 0;
+
+  /// The address bound (with its resolved port), or the first URL.
+  virtual std::string endpoint() const = 0;
+
+  /// Stops receiving; frames not yet received are discarded. Never blocks.
+  virtual void close() noexcept = 0;
+};
+
+/// Opens the sending side of a channel on `urls` (all of one scheme).
+/// Throws: transport_error (bad URL, unknown scheme, address in use, ...).
+std::unique_ptr<sender_link> open_sender(pattern p, std::span<const std::string> urls,
+                                         const channel_options& opts);
+
+/// Opens the receiving side of a channel on `urls` (all of one scheme).
+/// Throws: transport_error.
+std::unique_ptr<receiver_link> open_receiver(pattern p, std::span<const std::string> urls,
+                                             const channel_options& opts);
+
+}  // namespace brine::transport
+
+namespace brine {
+
+/// Releases brine's process-wide transport state (the ZeroMQ context) after messages still
+/// queued by closed senders have left, each within its linger. Runs by itself at normal exit;
+/// call it in a forked child before _exit(). Channels opened later start afresh.
+/// Blocks: up to the longest linger of the closed senders.
+void shutdown() noexcept;
+
+}  // namespace brine

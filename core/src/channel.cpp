@@ -1,0 +1,114 @@
+// URL parsing, transport selection by scheme, and the channel layer's out-of-line errors.
+
+#include <algorithm>
+#include <charconv>
+#include <string>
+
+#include "brine/channel.hpp"
+#include "brine/error.hpp"
+#include "brine/transport.hpp"
+#include "zmq_transport.hpp"
+
+namespace brine {
+namespace detail {
+
+void throw_closed(const std::string& what) { throw channel_closed(what); }
+
+void throw_no_topic() {
+  throw error("brine: topics are for publish/subscribe; a pipeline sender has none");
+}
+
+}  // namespace detail
+
+namespace transport {
+namespace {
+
+[[noreturn]] void bad_url(std::string_view url, const std::string& why) {
+  throw transport_error("brine: bad URL '" + std::string(url) + "': " + why);
+}
+
+void check_tcp(std::string_view url, std::string_view address) {
+  std::size_t colon = address.rfind(':');
+  if (colon == std::string_view::npos || colon == 0)
+    bad_url(url, "tcp needs host:port (for example tcp://127.0.0.1:5555 or tcp://*:*)");
+  std::string_view host = address.substr(0, colon);
+  std::string_view port = address.substr(colon + 1);
+  if (host.front() == '[' && host.back() != ']') bad_url(url, "unclosed '[' in IPv6 address");
+  if (port == "*") return;
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (port.empty() || ec != std::errc{} || end != port.data() + port.size() || value > 65535)
+    bad_url(url, "port must be a number from 0 to 65535, or '*' for any free port");
+}
+
+}  // namespace
+
+deadline after(std::chrono::nanoseconds timeout) noexcept {
+  auto now = std::chrono::steady_clock::now();
+  if (timeout <= std::chrono::nanoseconds::zero()) return now;
+  if (timeout >= forever - now) return forever;
+  return now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout);
+}
+
+endpoint parse_url(std::string_view url) {
+  endpoint e;
+  std::string_view rest = url;
+  if (!rest.empty() && (rest.front() == '@' || rest.front() == '>')) {
+    e.bind = rest.front() == '@';
+    rest.remove_prefix(1);
+  }
+  std::size_t sep = rest.find("://");
+  if (sep == std::string_view::npos || sep == 0)
+    bad_url(url, "expected scheme://address, e.g. ipc:///tmp/jobs.sock or tcp://127.0.0.1:5555");
+  e.scheme = std::string(rest.substr(0, sep));
+  e.address = std::string(rest.substr(sep + 3));
+  if (e.address.empty()) bad_url(url, "the address after '://' is empty");
+  if (e.scheme == "tcp") {
+    check_tcp(url, e.address);
+  } else if (e.scheme == "ipc") {
+    // Linux's sockaddr_un holds 107 path bytes and a terminator.
+    if (e.address.size() > 107) bad_url(url, "ipc paths are limited to 107 bytes");
+  } else if (e.scheme == "inproc" || e.scheme == "shm") {
+  } else {
+    bad_url(url, "unknown scheme '" + e.scheme + "'; brine knows ipc, tcp, inproc and shm");
+  }
+  return e;
+}
+
+namespace {
+
+std::vector<endpoint> parse_all(std::span<const std::string> urls) {
+  if (urls.empty()) throw transport_error("brine: a channel needs at least one URL");
+  std::vector<endpoint> out;
+  for (const std::string& u : urls)
+    out.push_back(parse_url(u));
+  bool inproc = out.front().scheme == "inproc";
+  for (const endpoint& e : out) {
+    if (e.scheme == "shm")
+      throw transport_error("brine: the shm:// transport is not available in this build (" +
+                            e.url() + ")");
+    if ((e.scheme == "inproc") != inproc)
+      throw transport_error("brine: inproc:// URLs cannot be mixed with others in one channel");
+  }
+  return out;
+}
+
+}  // namespace
+
+std::unique_ptr<sender_link> open_sender(pattern p, std::span<const std::string> urls,
+                                         const channel_options& opts) {
+  return zmq_transport::open_sender(p, parse_all(urls), opts);
+}
+
+std::unique_ptr<receiver_link> open_receiver(pattern p, std::span<const std::string> urls,
+                                             const channel_options& opts) {
+  return zmq_transport::open_receiver(p, parse_all(urls), opts);
+}
+
+}  // namespace transport
+
+void shutdown() noexcept { zmq_transport::shutdown(); }
+
+curve_keys curve_keypair() { return zmq_transport::curve_keypair(); }
+
+}  // namespace brine

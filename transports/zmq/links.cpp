@@ -1,0 +1,525 @@
+// The ZeroMQ transport: PUSH/PULL for pipelines, XPUB/SUB for publish/subscribe, and end of
+// stream from connection events (docs/transports.md explains why and what counts).
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+#include <zmq.hpp>
+
+#include "brine/error.hpp"
+#include "context.hpp"
+#include "zmq_transport.hpp"
+
+namespace brine::zmq_transport {
+namespace {
+
+using namespace std::chrono_literals;
+using transport::deadline;
+using transport::endpoint;
+using transport::forever;
+using transport::pattern;
+using clock = std::chrono::steady_clock;
+
+// Every brine subscriber subscribes to this topic last; the publisher counts these
+// subscriptions to know how many subscribers have joined. Nothing is ever published on it.
+constexpr std::string_view join_topic =
+    "\xff"
+    "brine.join";
+// Bodies this large go to ZeroMQ by pointer, freed by ZeroMQ when sent.
+constexpr std::size_t zero_copy_size = 64 * 1024;
+// inproc has no connection events: a waiting receiver rechecks the registry this often.
+constexpr auto inproc_recheck = 20ms;
+// Connection events are read at least once per this many messages, so that the monitor's
+// queue never fills while data flows.
+constexpr unsigned housekeeping_every = 256;
+
+std::string urls_of(const std::vector<endpoint>& eps) {
+  std::string out;
+  for (const endpoint& e : eps)
+    out += (out.empty() ? "" : ", ") + e.url();
+  return out;
+}
+
+// Milliseconds from now until `until`, rounded up; -1 for forever.
+int ms_until(deadline until) {
+  if (until == forever) return -1;
+  auto left = until - clock::now();
+  if (left <= clock::duration::zero()) return 0;
+  auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
+  return static_cast<int>(std::min<long long>(ms, 1'000'000'000));
+}
+
+// Whether something accepts connections at a Unix socket path: ZeroMQ would silently unlink
+// and steal it on bind.
+bool ipc_in_use(const std::string& path) {
+  if (path.empty() || path.front() == '@' || path.size() >= sizeof(sockaddr_un::sun_path))
+    return false;
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  bool used = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return used;
+}
+
+void check_key(const std::string& key, const char* what) {
+  if (key.size() != 40)
+    throw transport_error(std::string("brine: CURVE ") + what +
+                          " must be 40 characters of Z85 (from brine::curve_keypair())");
+}
+
+// Connection bookkeeping of one socket, from its ZeroMQ monitor (ipc and tcp only).
+class monitor {
+ public:
+  monitor(::zmq::context_t& ctx, ::zmq::socket_t& watched) : sock_(ctx, ::zmq::socket_type::pair) {
+    std::string name = unique_name("monitor");
+    int events = ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED |
+                 ZMQ_EVENT_HANDSHAKE_SUCCEEDED;
+    if (zmq_socket_monitor(watched.handle(), name.c_str(), events) != 0)
+      throw transport_error(std::string("brine: cannot monitor a ZeroMQ socket: ") +
+                            zmq_strerror(zmq_errno()));
+    sock_.set(::zmq::sockopt::linger, 0);
+    sock_.set(::zmq::sockopt::rcvhwm, 0);
+    sock_.connect(name);
+  }
+
+  // Reads every queued event without waiting.
+  void drain() {
+    ::zmq::message_t ev;
+    ::zmq::message_t addr;
+    while (sock_.recv(ev, ::zmq::recv_flags::dontwait)) {
+      if (ev.more()) (void)sock_.recv(addr);
+      if (ev.size() < 6) continue;
+      std::uint16_t id;
+      std::uint32_t value;
+      std::memcpy(&id, ev.data(), 2);
+      std::memcpy(&value, static_cast<const char*>(ev.data()) + 2, 4);
+      switch (id) {
+        case ZMQ_EVENT_ACCEPTED:
+        case ZMQ_EVENT_CONNECTED:
+          open_.insert(value);
+          break;
+        case ZMQ_EVENT_DISCONNECTED:
+          open_.erase(value);
+          break;
+        case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+          ++handshakes_;
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  // Connections open now (handshaken or not).
+  std::size_t open() const noexcept { return open_.size(); }
+  // Handshakes that ever succeeded.
+  std::size_t handshakes() const noexcept { return handshakes_; }
+  ::zmq::socket_t& socket() noexcept { return sock_; }
+
+ private:
+  ::zmq::socket_t sock_;
+  std::set<std::uint32_t> open_;
+  std::size_t handshakes_ = 0;
+};
+
+// What senders and receivers share: the socket, its options, binding and connecting.
+class link_base {
+ protected:
+  link_base(pattern p, std::vector<endpoint> eps, const channel_options& o, bool sending)
+      : pattern_(p),
+        eps_(std::move(eps)),
+        opts_(o),
+        sending_(sending),
+        inproc_(eps_.front().scheme == "inproc"),
+        sock_(ctx_.get(), socket_type()) {
+    try {
+      configure();
+      if (!inproc_) monitor_.emplace(ctx_.get(), sock_);
+      attach();
+    } catch (const ::zmq::error_t& e) {
+      throw transport_error("brine: cannot open " + urls_of(eps_) + ": " + e.what());
+    }
+    if (inproc_) inproc_add(eps_.front().address, sending_);
+    connect_by_ = transport::after(opts_.connect_timeout);
+  }
+
+  ~link_base() { release(); }
+
+  // Closes the socket (in the process that made it; a forked child leaves it alone, as its
+  // context's threads did not survive the fork).
+  void release() noexcept {
+    if (released_) return;
+    released_ = true;
+    if (!ctx_.owned_here()) {
+      abandon(sock_);
+      if (monitor_) abandon(monitor_->socket());
+      return;
+    }
+    monitor_.reset();
+    sock_.close();
+    if (inproc_) inproc_remove(eps_.front().address, sending_);
+    if (!zap_domain_.empty()) zap_forget(zap_domain_);
+  }
+
+  void housekeeping() {
+    if (monitor_) monitor_->drain();
+  }
+
+  // Whether a connecting link is still waiting for its first connection.
+  bool awaiting_connection() const { return connects_ && !inproc_ && monitor_->handshakes() == 0; }
+
+  void check_connect_timeout() {
+    if (awaiting_connection() && clock::now() >= connect_by_)
+      throw transport_error("brine: no connection to " + urls_of(eps_) + " within " +
+                            std::to_string(opts_.connect_timeout.count()) +
+                            " ms: nothing listens there, or it is unreachable");
+  }
+
+  // The earlier of `until` and, while unconnected, the connect deadline.
+  deadline limit(deadline until) const {
+    return awaiting_connection() ? std::min(until, connect_by_) : until;
+  }
+
+  // Waits for `events` on the socket or a connection event, until `until`.
+  void wait(short events, deadline until) {
+    deadline stop = limit(until);
+    if (inproc_) stop = std::min(stop, transport::after(inproc_recheck));
+    zmq_pollitem_t items[2] = {{sock_.handle(), 0, events, 0}, {nullptr, 0, ZMQ_POLLIN, 0}};
+    int n = 1;
+    if (monitor_) items[n++].socket = monitor_->socket().handle();
+    try {
+      ::zmq::poll(items, static_cast<std::size_t>(n), std::chrono::milliseconds(ms_until(stop)));
+    } catch (const ::zmq::error_t& e) {
+      if (e.num() != EINTR) throw transport_error(std::string("brine: poll failed: ") + e.what());
+    }
+  }
+
+  std::string first_endpoint() const { return bound_.empty() ? eps_.front().url() : bound_[0]; }
+
+  pattern pattern_;
+  std::vector<endpoint> eps_;
+  channel_options opts_;
+  bool sending_;
+  bool inproc_;
+  bool connects_ = false;
+  bool released_ = false;
+  context_ref ctx_;
+  ::zmq::socket_t sock_;
+  std::optional<monitor> monitor_;
+  std::vector<std::string> bound_;
+  std::string zap_domain_;
+  deadline connect_by_{};
+
+ private:
+  ::zmq::socket_type socket_type() const {
+    if (pattern_ == pattern::pipeline)
+      return sending_ ? ::zmq::socket_type::push : ::zmq::socket_type::pull;
+    return sending_ ? ::zmq::socket_type::xpub : ::zmq::socket_type::sub;
+  }
+
+  // Leaks a socket on purpose (see release()).
+  static void abandon(::zmq::socket_t& s) noexcept { (void)new ::zmq::socket_t(std::move(s)); }
+
+  void configure() {
+    int hwm = std::max(0, opts_.high_water_mark);
+    if (sending_) {
+      sock_.set(::zmq::sockopt::sndhwm, hwm);
+      sock_.set(::zmq::sockopt::linger, static_cast<int>(opts_.linger.count()));
+    } else {
+      sock_.set(::zmq::sockopt::rcvhwm, hwm);
+      sock_.set(::zmq::sockopt::linger, 0);
+      // A hostile peer cannot make ZeroMQ allocate more than a frame may hold.
+      sock_.set(::zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(std::min<std::size_t>(
+                                                opts_.decode_limits.max_frame, INT64_MAX)));
+    }
+    // A peer host that vanishes (no FIN ever arrives) is noticed within seconds.
+    sock_.set(::zmq::sockopt::heartbeat_ivl, 1000);
+    sock_.set(::zmq::sockopt::heartbeat_timeout, 5000);
+    if (pattern_ == pattern::pubsub && sending_) {
+      sock_.set(::zmq::sockopt::xpub_verboser, 1);
+      if (opts_.on_slow_subscriber == slow_subscriber::block)
+        sock_.set(::zmq::sockopt::xpub_nodrop, 1);
+    }
+    if (pattern_ == pattern::pubsub && !sending_) {
+      if (opts_.topics.empty()) sock_.set(::zmq::sockopt::subscribe, "");
+      for (const std::string& t : opts_.topics)
+        sock_.set(::zmq::sockopt::subscribe, t);
+      sock_.set(::zmq::sockopt::subscribe, join_topic);
+    }
+    if (opts_.curve) configure_curve(*opts_.curve);
+  }
+
+  void configure_curve(const curve_options& c) {
+    if (inproc_) throw transport_error("brine: CURVE does not apply to inproc:// channels");
+    check_key(c.keys.public_key, "public key");
+    check_key(c.keys.secret_key, "secret key");
+    sock_.set(::zmq::sockopt::curve_publickey, c.keys.public_key);
+    sock_.set(::zmq::sockopt::curve_secretkey, c.keys.secret_key);
+    if (c.server_key.empty()) {
+      sock_.set(::zmq::sockopt::curve_server, 1);
+      zap_domain_ = zap_admit(sock_, {c.allowed_clients.begin(), c.allowed_clients.end()});
+    } else {
+      check_key(c.server_key, "server key");
+      sock_.set(::zmq::sockopt::curve_serverkey, c.server_key);
+    }
+  }
+
+  void attach() {
+    // Pull and publish bind by default, push and subscribe connect.
+    bool default_bind = sending_ == (pattern_ == pattern::pubsub);
+    if (opts_.bind) default_bind = *opts_.bind;
+    for (const endpoint& e : eps_) {
+      bool bind = e.bind.value_or(default_bind);
+      std::string url = e.url();
+      if (bind) {
+        if (e.scheme == "ipc" && ipc_in_use(e.address))
+          throw transport_error("brine: address in use: " + url);
+        try {
+          sock_.bind(url);
+        } catch (const ::zmq::error_t& err) {
+          throw transport_error("brine: cannot bind " + url + ": " + explain(err));
+        }
+        bound_.push_back(sock_.get(::zmq::sockopt::last_endpoint));
+      } else {
+        connects_ = true;
+        // Queue only to completed connections, so that an unreachable address is an error
+        // instead of messages waiting in a queue nobody drains.
+        if (sending_) sock_.set(::zmq::sockopt::immediate, 1);
+        try {
+          sock_.connect(url);
+        } catch (const ::zmq::error_t& err) {
+          throw transport_error("brine: cannot connect to " + url + ": " + explain(err));
+        }
+      }
+    }
+  }
+
+  static std::string explain(const ::zmq::error_t& err) {
+    switch (err.num()) {
+      case EADDRINUSE:
+        return "address in use";
+      case EADDRNOTAVAIL:
+        return "no such local address";
+      case ENODEV:
+        return "no such network interface";
+      case EINVAL:
+        return "malformed address";
+      default:
+        return err.what();
+    }
+  }
+};
+
+class zmq_sender final : public transport::sender_link, link_base {
+ public:
+  zmq_sender(pattern p, std::vector<transport::endpoint> eps, const channel_options& o)
+      : link_base(p, std::move(eps), o, /*sending=*/true) {}
+  ~zmq_sender() override { close(); }
+
+  std::span<std::byte> prepare(std::size_t size) override {
+    if (size >= zero_copy_size) {
+      void* p = ::operator new(size);
+      msg_.rebuild(
+          p, size, [](void* data, void*) { ::operator delete(data); }, nullptr);
+    } else {
+      msg_.rebuild(size);
+    }
+    return {static_cast<std::byte*>(msg_.data()), size};
+  }
+
+  bool commit(std::string_view topic, deadline until) override {
+    if (released_) throw channel_closed("brine: send on a closed channel");
+    for (;;) {
+      int ms = ms_until(limit(until));
+      try {
+        if (send_parts(topic, ms)) {
+          if (++sends_ % housekeeping_every == 0) housekeeping_all();
+          return true;
+        }
+      } catch (const ::zmq::error_t& e) {
+        throw transport_error("brine: send on " + urls_of(eps_) + " failed: " + e.what());
+      }
+      housekeeping_all();
+      check_connect_timeout();
+      if (clock::now() >= until) return false;
+    }
+  }
+
+  bool wait_peers(std::size_t count, deadline until) override {
+    if (released_) throw channel_closed("brine: wait_peers on a closed channel");
+    for (;;) {
+      housekeeping_all();
+      if (peers() >= count) return true;
+      if (clock::now() >= until) return false;
+      wait(pattern_ == pattern::pubsub ? ZMQ_POLLIN : 0, until);
+    }
+  }
+
+  std::string endpoint() const override { return first_endpoint(); }
+
+  void close() noexcept override { release(); }
+
+ private:
+  std::size_t peers() {
+    if (pattern_ == pattern::pubsub) return joined_;
+    if (inproc_) return inproc_get(eps_.front().address).receivers_open;
+    return std::min(monitor_->open(), monitor_->handshakes());
+  }
+
+  void housekeeping_all() {
+    housekeeping();
+    if (pattern_ != pattern::pubsub) return;
+    // Subscription messages: count joins and leaves of brine subscribers.
+    ::zmq::message_t sub;
+    while (sock_.recv(sub, ::zmq::recv_flags::dontwait)) {
+      auto v = sub.to_string_view();
+      if (v.size() != join_topic.size() + 1 || v.substr(1) != join_topic) continue;
+      if (v[0] == 1) {
+        ++joined_;
+      } else if (joined_ > 0) {
+        --joined_;
+      }
+    }
+  }
+
+  // Sends the prepared message; false if `ms` (-1: no limit) passed first.
+  bool send_parts(std::string_view topic, int ms) {
+    ::zmq::send_flags flags = ::zmq::send_flags::none;
+    if (ms == 0) {
+      flags = ::zmq::send_flags::dontwait;
+    } else if (ms != timeout_ms_) {
+      sock_.set(::zmq::sockopt::sndtimeo, ms);
+      timeout_ms_ = ms;
+    }
+    if (pattern_ == pattern::pubsub) {
+      // Once the first part is taken, ZeroMQ takes the rest of the message.
+      if (!sock_.send(::zmq::buffer(topic.data(), topic.size()),
+                      flags | ::zmq::send_flags::sndmore))
+        return false;
+    }
+    return sock_.send(msg_, flags).has_value();
+  }
+
+  ::zmq::message_t msg_;
+  int timeout_ms_ = -1;
+  std::size_t joined_ = 0;
+  unsigned sends_ = 0;
+};
+
+class zmq_receiver final : public transport::receiver_link, link_base {
+ public:
+  zmq_receiver(pattern p, std::vector<transport::endpoint> eps, const channel_options& o)
+      : link_base(p, std::move(eps), o, /*sending=*/false) {}
+  ~zmq_receiver() override { close(); }
+
+  transport::recv_status recv(transport::received& out, deadline until) override {
+    if (released_) throw channel_closed("brine: recv on a closed channel");
+    if (ended_) return transport::recv_status::end;
+    for (;;) {
+      if (read(out)) return transport::recv_status::frame;
+      housekeeping();
+      if (stream_over()) {
+        // Frames of the last sender may have arrived just before its end was seen.
+        if (read(out)) return transport::recv_status::frame;
+        ended_ = true;
+        return transport::recv_status::end;
+      }
+      check_connect_timeout();
+      if (clock::now() >= until) return transport::recv_status::timeout;
+      wait(ZMQ_POLLIN, until);
+    }
+  }
+
+  std::string endpoint() const override { return first_endpoint(); }
+
+  void close() noexcept override { release(); }
+
+ private:
+  bool stream_over() {
+    std::size_t need = std::max<std::size_t>(1, opts_.expect_senders);
+    if (inproc_) {
+      inproc_count c = inproc_get(eps_.front().address);
+      return c.senders_ever >= need && c.senders_open == 0;
+    }
+    return monitor_->handshakes() >= need && monitor_->open() == 0;
+  }
+
+  bool wanted(std::string_view topic) const {
+    if (opts_.topics.empty()) return true;
+    return std::any_of(opts_.topics.begin(), opts_.topics.end(),
+                       [&](const std::string& t) { return topic.starts_with(t); });
+  }
+
+  // Takes the next message if one is queued. Throws decode_error for a message of the wrong
+  // shape (it is consumed whole, so the channel stays usable).
+  bool read(transport::received& out) {
+    try {
+      for (;;) {
+        if (pattern_ == pattern::pubsub) {
+          if (!sock_.recv(topic_, ::zmq::recv_flags::dontwait)) return false;
+          if (!topic_.more()) malformed(1);
+          (void)sock_.recv(msg_);
+          if (msg_.more()) malformed(2);
+          if (!wanted(topic_.to_string_view())) continue;
+          out.topic = topic_.to_string_view();
+        } else {
+          if (!sock_.recv(msg_, ::zmq::recv_flags::dontwait)) return false;
+          if (msg_.more()) malformed(1);
+          out.topic = {};
+        }
+        out.frame = {static_cast<const std::byte*>(msg_.data()), msg_.size()};
+        if (++reads_ % housekeeping_every == 0) housekeeping();
+        return true;
+      }
+    } catch (const ::zmq::error_t& e) {
+      throw transport_error("brine: recv on " + urls_of(eps_) + " failed: " + e.what());
+    }
+  }
+
+  [[noreturn]] void malformed(std::size_t parts_read) {
+    std::size_t parts = parts_read;
+    bool more = true;
+    ::zmq::message_t rest;
+    while (more && sock_.recv(rest)) {
+      ++parts;
+      more = rest.more();
+    }
+    throw decode_error(
+        "a " + std::string(pattern_ == pattern::pubsub ? "publish/subscribe" : "pipeline") +
+            " message has " +
+            std::string(pattern_ == pattern::pubsub ? "two parts (topic, frame)" : "one part") +
+            "; this one had " + std::to_string(parts) + " (not sent by brine?)",
+        0);
+  }
+
+  ::zmq::message_t msg_;
+  ::zmq::message_t topic_;
+  bool ended_ = false;
+  unsigned reads_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<transport::sender_link> open_sender(pattern p, std::vector<endpoint> eps,
+                                                    const channel_options& opts) {
+  return std::make_unique<zmq_sender>(p, std::move(eps), opts);
+}
+
+std::unique_ptr<transport::receiver_link> open_receiver(pattern p, std::vector<endpoint> eps,
+                                                        const channel_options& opts) {
+  return std::make_unique<zmq_receiver>(p, std::move(eps), opts);
+}
+
+}  // namespace brine::zmq_transport
