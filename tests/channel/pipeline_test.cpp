@@ -1,9 +1,11 @@
 // Push/pull in one process and across processes: delivery, end of stream, fan shapes.
 
+#include <signal.h>
+
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <map>
-#include <numeric>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -24,6 +26,35 @@ job make_job(std::uint64_t id) {
   return job{id, "job-" + std::to_string(id), std::vector<double>(id % 7, double(id))};
 }
 
+bool valid(const job& j) {
+  return j.name == "job-" + std::to_string(j.id) && j.data.size() == j.id % 7 &&
+         (j.data.empty() || j.data.front() == double(j.id));
+}
+
+// What a puller process saw, sent back to the test over a channel.
+struct tally {
+  std::uint64_t count = 0;
+  std::uint64_t sum = 0;
+  bool all_valid = true;
+};
+
+tally count_all(brine::receiver<job>& rx) {
+  tally t;
+  for (job& j : rx) {
+    ++t.count;
+    t.sum += j.id;
+    t.all_valid = t.all_valid && valid(j);
+  }
+  return t;
+}
+
+std::uint64_t sum_ids(std::uint64_t from, std::uint64_t to) {
+  std::uint64_t s = 0;
+  for (std::uint64_t i = from; i < to; ++i)
+    s += i;
+  return s;
+}
+
 }  // namespace
 
 TEST_CASE("pull: receives what one pusher sent, in order, then ends", "[channel][zmq]") {
@@ -38,12 +69,303 @@ TEST_CASE("pull: receives what one pusher sent, in order, then ends", "[channel]
     std::uint64_t next = 0;
     for (job& j : rx) {
       REQUIRE(j.id == next);
-      REQUIRE(j.name == "job-" + std::to_string(next));
-      REQUIRE(j.data.size() == next % 7);
+      REQUIRE(valid(j));
       ++next;
     }
     REQUIRE(next == 100);
     REQUIRE(rx.done());
     REQUIRE_THROWS_AS(rx.recv(), brine::channel_closed);
+    REQUIRE_THROWS_AS(rx.recv_for(10ms), brine::channel_closed);
   }
+}
+
+TEST_CASE("pull: recv_for and try_recv return nothing while no message is queued",
+          "[channel][zmq]") {
+  auto rx = brine::pull<int>(test::ipc_url("empty"));
+  auto tx = brine::push<int>(rx.endpoint());
+  REQUIRE_FALSE(rx.try_recv());
+  REQUIRE_FALSE(rx.recv_for(20ms));
+  tx.send(7);
+  REQUIRE(rx.recv_for(5s) == 7);
+  int v = 0;
+  tx.send(8);
+  REQUIRE(rx.recv_into(v, 5s));
+  REQUIRE(v == 8);
+  REQUIRE_FALSE(rx.done());
+}
+
+TEST_CASE("pull: a stream ends when its sender is destroyed", "[channel][zmq]") {
+  auto rx = brine::pull<int>(test::ipc_url("destroyed"));
+  {
+    auto tx = brine::push<int>(rx.endpoint());
+    tx.send(1);
+    tx.send(2);
+  }
+  REQUIRE(rx.recv() == 1);
+  REQUIRE(rx.recv() == 2);
+  REQUIRE_THROWS_AS(rx.recv_for(10s), brine::channel_closed);
+}
+
+TEST_CASE("push: send after close is channel_closed", "[channel][zmq]") {
+  auto rx = brine::pull<int>(test::inproc_url("closed"));
+  auto tx = brine::push<int>(rx.endpoint());
+  tx.close();
+  REQUIRE(tx.closed());
+  REQUIRE_THROWS_AS(tx.send(1), brine::channel_closed);
+  rx.close();
+  REQUIRE_THROWS_AS(rx.recv(), brine::channel_closed);
+}
+
+TEST_CASE("pull: fan-in from four processes ends after all four closed, nothing lost",
+          "[channel][zmq][process]") {
+  constexpr std::uint64_t per_sender = 5000;
+  for (std::string where : {test::ipc_url("fanin"), std::string("tcp://127.0.0.1:*")}) {
+    CAPTURE(where);
+    brine::channel_options o;
+    o.expect_senders = 4;
+    auto rx = brine::pull<job>(where, o);
+    std::string url = rx.endpoint();
+    std::vector<pid_t> kids;
+    for (std::uint64_t s = 0; s < 4; ++s) {
+      kids.push_back(test::spawn([&, s] {
+        auto tx = brine::push<job>(url);
+        for (std::uint64_t i = 0; i < per_sender; ++i)
+          tx.send(make_job(s * per_sender + i));
+      }));
+    }
+    std::map<std::uint64_t, std::uint64_t> next;  // per sender: next id expected (order kept)
+    std::uint64_t count = 0;
+    for (job& j : rx) {
+      REQUIRE(valid(j));
+      std::uint64_t s = j.id / per_sender;
+      REQUIRE(j.id % per_sender == next[s]);
+      ++next[s];
+      ++count;
+      // A consumer slower than its producers: their queues fill up before they close.
+      if (count % 1000 == 0) std::this_thread::sleep_for(5ms);
+    }
+    REQUIRE(count == 4 * per_sender);
+    for (pid_t k : kids)
+      REQUIRE(test::wait_child(k) == 0);
+  }
+}
+
+TEST_CASE("push: fan-out to three processes delivers each message exactly once",
+          "[channel][zmq][process]") {
+  constexpr std::uint64_t total = 30000;
+  std::string jobs = test::ipc_url("fanout");
+  std::string results = test::ipc_url("fanout-results");
+  brine::channel_options ro;
+  ro.expect_senders = 3;
+  auto back = brine::pull<tally>(results, ro);
+  std::vector<pid_t> kids;
+  for (int w = 0; w < 3; ++w) {
+    kids.push_back(test::spawn([&] {
+      auto rx = brine::pull<job>(">" + jobs);
+      tally t = count_all(rx);
+      brine::push<tally>(results).send(t);
+    }));
+  }
+  auto tx = brine::push<job>("@" + jobs);
+  REQUIRE(tx.wait_peers(3, 20s));
+  for (std::uint64_t i = 0; i < total; ++i)
+    tx.send(make_job(i));
+  tx.close();
+  tally sum;
+  int workers = 0;
+  for (tally& t : back) {
+    CHECK(t.count > 0);
+    REQUIRE(t.all_valid);
+    sum.count += t.count;
+    sum.sum += t.sum;
+    ++workers;
+  }
+  REQUIRE(workers == 3);
+  REQUIRE(sum.count == total);
+  REQUIRE(sum.sum == sum_ids(0, total));
+  for (pid_t k : kids)
+    REQUIRE(test::wait_child(k) == 0);
+}
+
+TEST_CASE("push/pull: two pushers to three pullers (N to M) deliver everything once",
+          "[channel][zmq][process]") {
+  constexpr std::uint64_t per_sender = 8000;
+  std::vector<std::string> ends = {test::ipc_url("nm-a"), test::ipc_url("nm-b")};
+  std::string results = test::ipc_url("nm-results");
+  brine::channel_options ro;
+  ro.expect_senders = 3;
+  auto back = brine::pull<tally>(results, ro);
+  std::vector<pid_t> kids;
+  for (int w = 0; w < 3; ++w) {
+    kids.push_back(test::spawn([&] {
+      brine::channel_options o;
+      o.expect_senders = 2;
+      o.bind = false;
+      auto rx = brine::pull<job>(ends, o);
+      brine::push<tally>(results).send(count_all(rx));
+    }));
+  }
+  for (std::uint64_t s = 0; s < 2; ++s) {
+    kids.push_back(test::spawn([&, s] {
+      auto tx = brine::push<job>("@" + ends[s]);
+      if (!tx.wait_peers(3, 20s)) throw std::runtime_error("pullers did not connect");
+      for (std::uint64_t i = 0; i < per_sender; ++i)
+        tx.send(make_job(s * per_sender + i));
+    }));
+  }
+  tally sum;
+  for (tally& t : back) {
+    REQUIRE(t.all_valid);
+    sum.count += t.count;
+    sum.sum += t.sum;
+  }
+  REQUIRE(sum.count == 2 * per_sender);
+  REQUIRE(sum.sum == sum_ids(0, 2 * per_sender));
+  for (pid_t k : kids)
+    REQUIRE(test::wait_child(k) == 0);
+}
+
+TEST_CASE("pull: a sender killed mid-stream ends the stream with a gapless prefix",
+          "[channel][zmq][process]") {
+  for (int round = 0; round < 3; ++round) {
+    std::string url = test::ipc_url("killed");
+    auto rx = brine::pull<job>(url);
+    pid_t kid = test::spawn([&] {
+      auto tx = brine::push<job>(url);
+      for (std::uint64_t i = 0;; ++i)
+        tx.send(make_job(i));
+    });
+    // Let it stream for a while, then kill it while it sends.
+    std::uint64_t next = 0;
+    for (; next < 2000 + 1000 * std::uint64_t(round); ++next) {
+      auto j = rx.recv_for(20s);
+      REQUIRE(j);
+      REQUIRE(j->id == next);
+    }
+    ::kill(kid, SIGKILL);
+    REQUIRE(test::wait_child(kid) == 128 + SIGKILL);
+    bool ended = false;
+    while (!ended) {
+      try {
+        auto j = rx.recv_for(20s);
+        REQUIRE(j);  // the end must come promptly, not a timeout
+        REQUIRE(j->id == next);
+        REQUIRE(valid(*j));
+        ++next;
+      } catch (const brine::channel_closed&) {
+        ended = true;
+      }
+    }
+    REQUIRE(rx.done());
+  }
+}
+
+TEST_CASE("push: a full queue blocks the sender and nothing is dropped", "[channel][zmq]") {
+  struct block {
+    std::uint64_t id = 0;
+    std::vector<std::uint8_t> payload;
+  };
+  brine::channel_options o;
+  o.high_water_mark = 4;
+  std::string url = test::ipc_url("hwm");
+  auto rx = brine::pull<block>(url, o);
+  auto tx = brine::push<block>(url, o);
+  block b{0, std::vector<std::uint8_t>(256 * 1024, 7)};
+  // With a consumer that does not read, the sender fills the queues and then cannot go on.
+  std::uint64_t sent = 0;
+  auto give_up = std::chrono::steady_clock::now() + 20s;
+  while (std::chrono::steady_clock::now() < give_up) {
+    b.id = sent;
+    if (!tx.send_for(b, 200ms)) break;
+    ++sent;
+  }
+  CHECK(sent >= 4);
+  REQUIRE(sent < 200);  // bounded by the high-water marks (and the kernel's socket buffers)
+  REQUIRE_FALSE(tx.try_send(b));
+  // Now drain: every message sent arrives once, in order, and the sender can go on.
+  for (std::uint64_t i = 0; i < sent; ++i) {
+    auto got = rx.recv_for(20s);
+    REQUIRE(got);
+    REQUIRE(got->id == i);
+    REQUIRE(got->payload.size() == 256 * 1024);
+  }
+  b.id = sent;
+  REQUIRE(tx.send_for(b, 20s));
+  REQUIRE(rx.recv_for(20s)->id == sent);
+}
+
+TEST_CASE("pull: a slow consumer slows a producer in another process without losses",
+          "[channel][zmq][process]") {
+  brine::channel_options o;
+  o.high_water_mark = 10;
+  std::string url = test::ipc_url("slow");
+  std::string stamps = test::ipc_url("slow-stamps");
+  auto rx = brine::pull<std::vector<std::uint8_t>>(url, o);
+  auto report = brine::pull<std::uint64_t>(stamps);
+  pid_t kid = test::spawn([&] {
+    auto tx = brine::push<std::vector<std::uint8_t>>(url, o);
+    std::vector<std::uint8_t> m(128 * 1024, 1);
+    std::uint64_t blocked = 0;
+    for (int i = 0; i < 200; ++i) {
+      if (!tx.try_send(m)) {
+        ++blocked;
+        tx.send(m);
+      }
+    }
+    brine::push<std::uint64_t>(stamps).send(blocked);
+  });
+  std::size_t got = 0;
+  for (auto& m : rx) {
+    REQUIRE(m.size() == 128 * 1024);
+    ++got;
+    std::this_thread::sleep_for(1ms);
+  }
+  REQUIRE(got == 200);
+  auto blocked = report.recv_for(20s);
+  REQUIRE(blocked);
+  REQUIRE(*blocked > 0);  // the producer had to wait for the consumer
+  REQUIRE(test::wait_child(kid) == 0);
+}
+
+TEST_CASE("pull: a 64 MiB message crosses processes intact", "[channel][zmq][process][large]") {
+  std::string url = test::ipc_url("large");
+  auto rx = brine::pull<std::vector<std::uint32_t>>(url);
+  pid_t kid = test::spawn([&] {
+    std::vector<std::uint32_t> big(16 * 1024 * 1024);
+    for (std::uint32_t i = 0; i < big.size(); ++i)
+      big[i] = i * 2654435761u;
+    auto tx = brine::push<std::vector<std::uint32_t>>(url);
+    tx.send(big);
+    tx.send(std::vector<std::uint32_t>{1, 2, 3});
+  });
+  auto got = rx.recv_for(60s);
+  REQUIRE(got);
+  REQUIRE(got->size() == 16 * 1024 * 1024);
+  bool same = true;
+  for (std::uint32_t i = 0; i < got->size(); ++i)
+    same = same && (*got)[i] == i * 2654435761u;
+  REQUIRE(same);
+  REQUIRE(rx.recv_for(20s) == std::vector<std::uint32_t>{1, 2, 3});
+  REQUIRE_THROWS_AS(rx.recv_for(20s), brine::channel_closed);
+  REQUIRE(test::wait_child(kid) == 0);
+}
+
+TEST_CASE("pull: expect_senders holds the end until that many senders have closed",
+          "[channel][zmq]") {
+  brine::channel_options o;
+  o.expect_senders = 2;
+  std::string url = test::ipc_url("expect");
+  auto rx = brine::pull<int>(url, o);
+  {
+    auto a = brine::push<int>(url);
+    a.send(1);
+  }
+  REQUIRE(rx.recv_for(10s) == 1);
+  REQUIRE_FALSE(rx.recv_for(200ms));  // one sender closed, but two are expected
+  {
+    auto b = brine::push<int>(url);
+    b.send(2);
+  }
+  REQUIRE(rx.recv_for(10s) == 2);
+  REQUIRE_THROWS_AS(rx.recv_for(10s), brine::channel_closed);
 }

@@ -2,7 +2,14 @@
 
 #include "context.hpp"
 
+#include <linux/sockios.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <condition_variable>
+#include <list>
 
 #include <atomic>
 #include <map>
@@ -70,12 +77,78 @@ struct zap_handler {
   std::map<std::string, std::set<std::string>> domains;
 };
 
+// Closes held connections when their receivers have caught up (see hold_until_read).
+struct connection_holder {
+  struct entry {
+    held_connection c;
+    std::chrono::steady_clock::time_point until;
+  };
+
+  connection_holder() : thread([this] { run(); }) {}
+
+  void add(std::vector<held_connection> held, std::chrono::milliseconds linger) {
+    auto until = std::chrono::steady_clock::now() + linger;
+    std::lock_guard lock(mutex);
+    for (held_connection& c : held)
+      entries.push_back({c, until});
+    wake.notify_one();
+  }
+
+  // Waits until every held connection is released (each within its deadline), then stops.
+  void finish() {
+    {
+      std::lock_guard lock(mutex);
+      stopping = true;
+      wake.notify_one();
+    }
+    thread.join();
+  }
+
+  static bool released(const held_connection& c, std::chrono::steady_clock::time_point until) {
+    pollfd p{c.copy, POLLOUT, 0};
+    if (::poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR)) != 0) return true;  // peer gone
+    if (std::chrono::steady_clock::now() >= until) return true;
+    struct stat st {};
+    bool original_open = ::fstat(c.original, &st) == 0 && st.st_ino == c.inode;
+    if (original_open) return false;  // ZeroMQ may still be writing
+    int unread = 0;
+    return ::ioctl(c.copy, SIOCOUTQ, &unread) != 0 || unread == 0;
+  }
+
+  void run() {
+    std::unique_lock lock(mutex);
+    for (;;) {
+      if (entries.empty()) {
+        if (stopping) return;
+        wake.wait(lock);
+        continue;
+      }
+      for (auto it = entries.begin(); it != entries.end();) {
+        if (released(it->c, it->until)) {
+          ::close(it->c.copy);
+          it = entries.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      wake.wait_for(lock, std::chrono::milliseconds(2));
+    }
+  }
+
+  std::mutex mutex;
+  std::condition_variable wake;
+  std::list<entry> entries;
+  bool stopping = false;
+  std::thread thread;
+};
+
 struct process_state {
   std::mutex mutex;
   ::zmq::context_t* ctx = nullptr;
   pid_t pid = 0;
   std::size_t users = 0;
   zap_handler* zap = nullptr;
+  connection_holder* holder = nullptr;
   std::map<std::string, inproc_count> inproc;
   std::atomic<std::uint64_t> counter{0};
 
@@ -84,8 +157,16 @@ struct process_state {
   void renew_after_fork() {
     pid_t now = ::getpid();
     if (pid == now) return;
+    // Connections the parent holds open are the parent's business: drop the child's copies
+    // (unless the holder was mid-update at fork time; then the copies live as long as the child).
+    if (holder != nullptr && holder->mutex.try_lock()) {
+      for (auto& e : holder->entries)
+        ::close(e.c.copy);
+      holder->mutex.unlock();
+    }
     ctx = nullptr;
     zap = nullptr;
+    holder = nullptr;
     users = 0;
     inproc.clear();
     pid = now;
@@ -102,6 +183,11 @@ struct process_state {
     ctx->close();  // waits for each closed socket's linger
     delete ctx;
     ctx = nullptr;
+    if (holder != nullptr) {
+      holder->finish();
+      delete holder;
+      holder = nullptr;
+    }
   }
 
   ~process_state() {
@@ -172,6 +258,14 @@ inproc_count inproc_get(const std::string& name) {
   std::lock_guard lock(s.mutex);
   auto it = s.inproc.find(name);
   return it == s.inproc.end() ? inproc_count{} : it->second;
+}
+
+void hold_until_read(std::vector<held_connection> held, std::chrono::milliseconds linger) {
+  if (held.empty()) return;
+  process_state& s = state();
+  std::lock_guard lock(s.mutex);
+  if (s.holder == nullptr) s.holder = new connection_holder();
+  s.holder->add(std::move(held), linger);
 }
 
 std::string zap_admit(::zmq::socket_t& sock, const std::set<std::string>& allowed) {

@@ -6,9 +6,11 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstddef>
 #include <set>
 #include <string>
+#include <vector>
 #include <zmq.hpp>
 
 namespace brine::zmq_transport {
@@ -43,6 +45,20 @@ struct inproc_count {
 void inproc_add(const std::string& name, bool sender);
 void inproc_remove(const std::string& name, bool sender);
 inproc_count inproc_get(const std::string& name);
+
+/// Duplicates of the Unix-socket connections a closing ipc:// sender had open. ZeroMQ drops
+/// what the kernel still buffers toward a receiver whose queue is full when the connection
+/// closes (it sees POLLHUP and stops reading), so brine keeps each connection open until the
+/// receiver has read everything, and only then lets it close. docs/transports.md tells more.
+struct held_connection {
+  int original = -1;  // ZeroMQ's descriptor: once it is closed, ZeroMQ has written everything
+  int copy = -1;      // ours, closed by the holder
+  unsigned long inode = 0;
+};
+
+/// Takes ownership of `held` and closes each copy once ZeroMQ has closed its original and the
+/// peer has read every byte (or the peer is gone, or `linger` passed). Never blocks.
+void hold_until_read(std::vector<held_connection> held, std::chrono::milliseconds linger);
 
 /// Makes `sock` a CURVE server in a ZAP domain that admits only `allowed` client keys (every
 /// client when empty). Undone by zap_forget(domain) when the socket closes.

@@ -1,7 +1,9 @@
 // The ZeroMQ transport: PUSH/PULL for pipelines, XPUB/SUB for publish/subscribe, and end of
 // stream from connection events (docs/transports.md explains why and what counts).
 
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -124,6 +126,7 @@ class monitor {
 
   // Connections open now (handshaken or not).
   std::size_t open() const noexcept { return open_.size(); }
+  const std::set<std::uint32_t>& open_fds() const noexcept { return open_; }
   // Handshakes that ever succeeded.
   std::size_t handshakes() const noexcept { return handshakes_; }
   ::zmq::socket_t& socket() noexcept { return sock_; }
@@ -167,8 +170,11 @@ class link_base {
       if (monitor_) abandon(monitor_->socket());
       return;
     }
+    std::vector<held_connection> held;
+    if (sending_ && monitor_) held = hold_ipc_connections();
     monitor_.reset();
     sock_.close();
+    hold_until_read(std::move(held), opts_.linger);
     if (inproc_) inproc_remove(eps_.front().address, sending_);
     if (!zap_domain_.empty()) zap_forget(zap_domain_);
   }
@@ -227,6 +233,30 @@ class link_base {
     if (pattern_ == pattern::pipeline)
       return sending_ ? ::zmq::socket_type::push : ::zmq::socket_type::pull;
     return sending_ ? ::zmq::socket_type::xpub : ::zmq::socket_type::sub;
+  }
+
+  // Duplicates of this sender's open Unix-socket connections (see held_connection).
+  std::vector<held_connection> hold_ipc_connections() {
+    std::vector<held_connection> held;
+    if (std::none_of(eps_.begin(), eps_.end(), [](const endpoint& e) { return e.scheme == "ipc"; }))
+      return held;
+    try {
+      monitor_->drain();
+    } catch (const ::zmq::error_t&) {
+      return held;
+    }
+    for (std::uint32_t fd : monitor_->open_fds()) {
+      struct stat st {};
+      int domain = 0;
+      socklen_t len = sizeof domain;
+      int f = static_cast<int>(fd);
+      if (::fstat(f, &st) != 0 || !S_ISSOCK(st.st_mode) ||
+          ::getsockopt(f, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 || domain != AF_UNIX)
+        continue;
+      int copy = ::fcntl(f, F_DUPFD_CLOEXEC, 0);
+      if (copy >= 0) held.push_back({f, copy, static_cast<unsigned long>(st.st_ino)});
+    }
+    return held;
   }
 
   // Leaks a socket on purpose (see release()).
