@@ -96,8 +96,24 @@ TEST_CASE("channels: an unreachable endpoint is transport_error after connect_ti
 
   auto rx = brine::pull<int>(">" + test::ipc_url("nobody"), o);
   REQUIRE_THROWS_AS(rx.recv_for(30s), brine::transport_error);
-  auto sub = brine::subscribe<int>("tcp://no-such-host.invalid:5555", o);
-  REQUIRE_THROWS_AS(sub.recv(), brine::transport_error);
+  // A name that does not resolve fails at once (and never stalls other channels' I/O).
+  REQUIRE_THROWS_AS(brine::subscribe<int>("tcp://no-such-host.invalid:5555", o),
+                    brine::transport_error);
+  CHECK_THAT(message_of([&] { brine::push<int>("tcp://no-such-host.invalid:5555", o); }),
+             Catch::Contains("resolve"));
+}
+
+TEST_CASE("channels: IPv6 loopback and host names work", "[channel][zmq]") {
+  auto rx = brine::pull<int>("tcp://[::1]:*");
+  std::string url = rx.endpoint();
+  auto tx = brine::push<int>(url);
+  tx.send(6);
+  REQUIRE(rx.recv_for(10s) == 6);
+  auto rx4 = brine::pull<int>("tcp://127.0.0.1:*");
+  std::string port = rx4.endpoint().substr(rx4.endpoint().rfind(':'));
+  auto tx4 = brine::push<int>("tcp://localhost" + port);
+  tx4.send(4);
+  REQUIRE(rx4.recv_for(10s) == 4);
 }
 
 TEST_CASE("pull: a message of another type is type_mismatch and loses nothing else",

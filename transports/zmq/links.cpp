@@ -1,7 +1,9 @@
 // The ZeroMQ transport: PUSH/PULL for pipelines, XPUB/SUB for publish/subscribe, and end of
 // stream from connection events (docs/transports.md explains why and what counts).
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -73,6 +75,49 @@ bool ipc_in_use(const std::string& path) {
   bool used = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
   ::close(fd);
   return used;
+}
+
+// "tcp://host:port" with the host resolved here, in the caller's thread: ZeroMQ would resolve it
+// in its I/O thread, which a slow or unreachable DNS server then stalls for every socket of the
+// process. Throws: transport_error if the name does not resolve.
+std::string resolved_tcp(const endpoint& e) {
+  std::string_view a = e.address;
+  std::size_t colon = a.rfind(':');
+  std::string host(a.substr(0, colon));
+  std::string port(a.substr(colon + 1));
+  if (host.find(';') != std::string::npos || host.empty()) return e.url();
+  std::string bare = host.front() == '[' ? host.substr(1, host.size() - 2) : host;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICHOST;
+  addrinfo* found = nullptr;
+  if (::getaddrinfo(bare.c_str(), nullptr, &hints, &found) == 0) {  // already numeric
+    ::freeaddrinfo(found);
+    return e.url();
+  }
+  hints.ai_flags = AI_ADDRCONFIG;
+  int rc = ::getaddrinfo(bare.c_str(), nullptr, &hints, &found);
+  if (rc != 0 || found == nullptr)
+    throw transport_error("brine: cannot resolve host '" + bare + "' in " + e.url() + ": " +
+                          ::gai_strerror(rc));
+  // Prefer IPv4, as ZeroMQ does unless told otherwise.
+  const addrinfo* pick = found;
+  for (const addrinfo* p = found; p != nullptr; p = p->ai_next)
+    if (p->ai_family == AF_INET) {
+      pick = p;
+      break;
+    }
+  char text[INET6_ADDRSTRLEN] = {};
+  const void* addr =
+      pick->ai_family == AF_INET
+          ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(pick->ai_addr)->sin_addr)
+          : static_cast<const void*>(
+                &reinterpret_cast<const sockaddr_in6*>(pick->ai_addr)->sin6_addr);
+  ::inet_ntop(pick->ai_family, addr, text, sizeof text);
+  bool v6 = pick->ai_family == AF_INET6;
+  ::freeaddrinfo(found);
+  return "tcp://" + std::string(v6 ? "[" : "") + text + (v6 ? "]" : "") + ":" + port;
 }
 
 void check_key(const std::string& key, const char* what) {
@@ -274,6 +319,7 @@ class link_base {
       sock_.set(::zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(std::min<std::size_t>(
                                                 opts_.decode_limits.max_frame, INT64_MAX)));
     }
+    sock_.set(::zmq::sockopt::ipv6, 1);  // tcp://[::1]:port and IPv6 hosts
     // A peer host that vanishes (no FIN ever arrives) is noticed within seconds.
     sock_.set(::zmq::sockopt::heartbeat_ivl, 1000);
     sock_.set(::zmq::sockopt::heartbeat_timeout, 5000);
@@ -328,7 +374,7 @@ class link_base {
         // instead of messages waiting in a queue nobody drains.
         if (sending_) sock_.set(::zmq::sockopt::immediate, 1);
         try {
-          sock_.connect(url);
+          sock_.connect(e.scheme == "tcp" ? resolved_tcp(e) : url);
         } catch (const ::zmq::error_t& err) {
           throw transport_error("brine: cannot connect to " + url + ": " + explain(err));
         }
