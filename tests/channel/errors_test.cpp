@@ -1,6 +1,11 @@
 // Bad input to channels: malformed URLs, addresses in use, unreachable peers, messages of
 // another type, bytes not made by brine. Each is a clear brine::error; nothing else is lost.
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <string>
@@ -80,12 +85,21 @@ TEST_CASE("channels: an address in use is transport_error", "[channel][zmq]") {
 
 TEST_CASE("channels: an unreachable endpoint is transport_error after connect_timeout",
           "[channel][zmq]") {
-  // A port that was free a moment ago: nothing listens there now.
-  std::string nowhere;
-  {
-    auto probe = brine::pull<int>("tcp://127.0.0.1:*");
-    nowhere = probe.endpoint();
-  }
+  // A port held by a socket that never listens: connecting there is refused, and no other test
+  // can take it meanwhile.
+  int holder = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(holder >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(holder, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  socklen_t len = sizeof addr;
+  REQUIRE(::getsockname(holder, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  std::string nowhere = "tcp://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  struct closer {
+    int fd;
+    ~closer() { ::close(fd); }
+  } hold{holder};
   brine::channel_options o;
   o.connect_timeout = 300ms;
   auto tx = brine::push<int>(nowhere, o);

@@ -369,3 +369,118 @@ TEST_CASE("pull: expect_senders holds the end until that many senders have close
   REQUIRE(rx.recv_for(10s) == 2);
   REQUIRE_THROWS_AS(rx.recv_for(10s), brine::channel_closed);
 }
+
+TEST_CASE("pull: end of stream never overtakes a message, whatever the timing",
+          "[channel][zmq][race]") {
+  std::uint64_t seed = 12345;
+  auto next_random = [&] {
+    seed = seed * 6364136223846793005u + 1442695040888963407u;
+    return seed >> 33;
+  };
+  for (std::string where : {test::ipc_url("race"), std::string("tcp://127.0.0.1:*")}) {
+    CAPTURE(where);
+    for (int round = 0; round < 40; ++round) {
+      brine::channel_options o;
+      o.expect_senders = 3;
+      auto rx = brine::pull<std::uint64_t>(where, o);
+      std::string url = rx.endpoint();
+      std::vector<std::uint64_t> counts;
+      std::vector<std::thread> senders;
+      for (int s = 0; s < 3; ++s) {
+        std::uint64_t n = 1 + next_random() % 300;
+        auto pause = std::chrono::microseconds(next_random() % 2000);
+        counts.push_back(n);
+        senders.emplace_back([url, n, pause, s] {
+          std::this_thread::sleep_for(pause);
+          auto tx = brine::push<std::uint64_t>(url);
+          for (std::uint64_t i = 0; i < n; ++i)
+            tx.send(std::uint64_t(s) << 32 | i);
+        });  // tx closes as the thread ends, at once after its last send
+      }
+      std::vector<std::uint64_t> got(3, 0);
+      bool ended = false;
+      while (!ended) {
+        try {
+          auto v = rx.recv_for(20s);
+          INFO("round " << round << " got " << got[0] << "," << got[1] << "," << got[2] << " of "
+                        << counts[0] << "," << counts[1] << "," << counts[2]);
+          REQUIRE(v);  // never a hang: the end comes
+          std::uint64_t s = *v >> 32;
+          REQUIRE(s < 3);
+          REQUIRE((*v & 0xffffffffu) == got[s]);
+          ++got[s];
+        } catch (const brine::channel_closed&) {
+          ended = true;
+        }
+      }
+      for (auto& t : senders)
+        t.join();
+      REQUIRE(got == counts);
+    }
+  }
+}
+
+TEST_CASE("pull: inproc senders in threads end the stream after their last message",
+          "[channel][zmq][race]") {
+  for (int round = 0; round < 50; ++round) {
+    brine::channel_options o;
+    o.expect_senders = 2;
+    auto rx = brine::pull<int>(test::inproc_url("threads"), o);
+    std::string url = rx.endpoint();
+    std::thread a([url] {
+      auto tx = brine::push<int>(url);
+      for (int i = 0; i < 100; ++i)
+        tx.send(i);
+    });
+    std::thread b([url] {
+      auto tx = brine::push<int>(url);
+      for (int i = 100; i < 150; ++i)
+        tx.send(i);
+    });
+    int count = 0;
+    long sum = 0;
+    while (true) {
+      try {
+        auto v = rx.recv_for(20s);
+        REQUIRE(v);
+        sum += *v;
+        ++count;
+      } catch (const brine::channel_closed&) {
+        break;
+      }
+    }
+    a.join();
+    b.join();
+    REQUIRE(count == 150);
+    REQUIRE(sum == 149 * 150 / 2);
+  }
+}
+
+TEST_CASE("push: a process that returns from main delivers what it sent",
+          "[channel][zmq][process]") {
+  std::string url = test::ipc_url("exit");
+  auto rx = brine::pull<std::uint64_t>(url);
+  std::fflush(nullptr);
+  pid_t kid = ::fork();
+  if (kid == 0) {
+    // No close(), no shutdown(): the static context is terminated by exit(), which waits for
+    // queued messages (up to the linger).
+    static auto tx = brine::push<std::uint64_t>(url);
+    for (std::uint64_t i = 0; i < 20000; ++i)
+      tx.send(i);
+    std::exit(0);
+  }
+  std::uint64_t next = 0;
+  while (true) {
+    try {
+      auto v = rx.recv_for(20s);
+      REQUIRE(v);
+      REQUIRE(*v == next++);
+      if (next % 2000 == 0) std::this_thread::sleep_for(5ms);
+    } catch (const brine::channel_closed&) {
+      break;
+    }
+  }
+  REQUIRE(next == 20000);
+  REQUIRE(test::wait_child(kid) == 0);
+}

@@ -2,10 +2,6 @@
 
 #include "context.hpp"
 
-#include <linux/sockios.h>
-#include <poll.h>
-#include <sys/ioctl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <condition_variable>
@@ -77,24 +73,17 @@ struct zap_handler {
   std::map<std::string, std::set<std::string>> domains;
 };
 
-// Closes held connections when their receivers have caught up (see hold_until_read).
-struct connection_holder {
-  struct entry {
-    held_connection c;
-    std::chrono::steady_clock::time_point until;
-  };
+// Closes deferred sockets when they are ready (see close_when_ready), on its own thread.
+struct closer {
+  closer() : thread([this] { run(); }) {}
 
-  connection_holder() : thread([this] { run(); }) {}
-
-  void add(std::vector<held_connection> held, std::chrono::milliseconds linger) {
-    auto until = std::chrono::steady_clock::now() + linger;
+  void add(std::unique_ptr<deferred_close> s) {
     std::lock_guard lock(mutex);
-    for (held_connection& c : held)
-      entries.push_back({c, until});
+    pending.push_back(std::move(s));
     wake.notify_one();
   }
 
-  // Waits until every held connection is released (each within its deadline), then stops.
+  // Waits until every pending socket is ready (each has a deadline) and closed, then stops.
   void finish() {
     {
       std::lock_guard lock(mutex);
@@ -104,40 +93,28 @@ struct connection_holder {
     thread.join();
   }
 
-  static bool released(const held_connection& c, std::chrono::steady_clock::time_point until) {
-    pollfd p{c.copy, POLLOUT, 0};
-    if (::poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR)) != 0) return true;  // peer gone
-    if (std::chrono::steady_clock::now() >= until) return true;
-    struct stat st {};
-    bool original_open = ::fstat(c.original, &st) == 0 && st.st_ino == c.inode;
-    if (original_open) return false;  // ZeroMQ may still be writing
-    int unread = 0;
-    return ::ioctl(c.copy, SIOCOUTQ, &unread) != 0 || unread == 0;
-  }
-
   void run() {
     std::unique_lock lock(mutex);
     for (;;) {
-      if (entries.empty()) {
+      if (pending.empty()) {
         if (stopping) return;
         wake.wait(lock);
         continue;
       }
-      for (auto it = entries.begin(); it != entries.end();) {
-        if (released(it->c, it->until)) {
-          ::close(it->c.copy);
-          it = entries.erase(it);
+      for (auto it = pending.begin(); it != pending.end();) {
+        if ((*it)->ready()) {
+          it = pending.erase(it);
         } else {
           ++it;
         }
       }
-      wake.wait_for(lock, std::chrono::milliseconds(2));
+      wake.wait_for(lock, std::chrono::milliseconds(5));
     }
   }
 
   std::mutex mutex;
   std::condition_variable wake;
-  std::list<entry> entries;
+  std::list<std::unique_ptr<deferred_close>> pending;
   bool stopping = false;
   std::thread thread;
 };
@@ -148,7 +125,7 @@ struct process_state {
   pid_t pid = 0;
   std::size_t users = 0;
   zap_handler* zap = nullptr;
-  connection_holder* holder = nullptr;
+  closer* holder = nullptr;
   std::map<std::string, inproc_count> inproc;
   std::atomic<std::uint64_t> counter{0};
 
@@ -157,13 +134,6 @@ struct process_state {
   void renew_after_fork() {
     pid_t now = ::getpid();
     if (pid == now) return;
-    // Connections the parent holds open are the parent's business: drop the child's copies
-    // (unless the holder was mid-update at fork time; then the copies live as long as the child).
-    if (holder != nullptr && holder->mutex.try_lock()) {
-      for (auto& e : holder->entries)
-        ::close(e.c.copy);
-      holder->mutex.unlock();
-    }
     ctx = nullptr;
     zap = nullptr;
     holder = nullptr;
@@ -180,14 +150,14 @@ struct process_state {
       delete zap;
       zap = nullptr;
     }
-    ctx->close();  // waits for each closed socket's linger
-    delete ctx;
-    ctx = nullptr;
     if (holder != nullptr) {
-      holder->finish();
+      holder->finish();  // each deferred socket within its linger
       delete holder;
       holder = nullptr;
     }
+    ctx->close();  // waits for each closed socket's linger
+    delete ctx;
+    ctx = nullptr;
   }
 
   ~process_state() {
@@ -260,12 +230,11 @@ inproc_count inproc_get(const std::string& name) {
   return it == s.inproc.end() ? inproc_count{} : it->second;
 }
 
-void hold_until_read(std::vector<held_connection> held, std::chrono::milliseconds linger) {
-  if (held.empty()) return;
-  process_state& s = state();
-  std::lock_guard lock(s.mutex);
-  if (s.holder == nullptr) s.holder = new connection_holder();
-  s.holder->add(std::move(held), linger);
+void close_when_ready(std::unique_ptr<deferred_close> s) {
+  process_state& st = state();
+  std::lock_guard lock(st.mutex);
+  if (st.holder == nullptr) st.holder = new closer();
+  st.holder->add(std::move(s));
 }
 
 std::string zap_admit(::zmq::socket_t& sock, const std::set<std::string>& allowed) {

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -46,19 +47,19 @@ void inproc_add(const std::string& name, bool sender);
 void inproc_remove(const std::string& name, bool sender);
 inproc_count inproc_get(const std::string& name);
 
-/// Duplicates of the Unix-socket connections a closing ipc:// sender had open. ZeroMQ drops
-/// what the kernel still buffers toward a receiver whose queue is full when the connection
-/// closes (it sees POLLHUP and stops reading), so brine keeps each connection open until the
-/// receiver has read everything, and only then lets it close. docs/transports.md tells more.
-struct held_connection {
-  int original = -1;  // ZeroMQ's descriptor: once it is closed, ZeroMQ has written everything
-  int copy = -1;      // ours, closed by the holder
-  unsigned long inode = 0;
+/// A closed ipc:// sender whose ZeroMQ socket stays open until its receivers have caught up.
+/// ZeroMQ drops what the kernel still buffers toward a receiver whose queue is full when the
+/// connection closes (it sees POLLHUP and stops reading), so brine closes such a socket only
+/// once every connection's unread bytes are zero. docs/transports.md tells more.
+class deferred_close {
+ public:
+  virtual ~deferred_close() = default;
+  /// Whether the socket may close now. Called on the closer thread, which owns it from then on.
+  virtual bool ready() = 0;
 };
 
-/// Takes ownership of `held` and closes each copy once ZeroMQ has closed its original and the
-/// peer has read every byte (or the peer is gone, or `linger` passed). Never blocks.
-void hold_until_read(std::vector<held_connection> held, std::chrono::milliseconds linger);
+/// Takes `s` and destroys it (closing its socket) once s->ready(). Never blocks.
+void close_when_ready(std::unique_ptr<deferred_close> s);
 
 /// Makes `sock` a CURVE server in a ZAP domain that admits only `allowed` client keys (every
 /// client when empty). Undone by zap_forget(domain) when the socket closes.

@@ -2,10 +2,10 @@
 // stream from connection events (docs/transports.md explains why and what counts).
 
 #include <arpa/inet.h>
-#include <fcntl.h>
+#include <linux/sockios.h>
 #include <netdb.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -16,6 +16,8 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 #include <zmq.hpp>
 
@@ -63,18 +65,27 @@ int ms_until(deadline until) {
 }
 
 // Whether something accepts connections at a Unix socket path: ZeroMQ would silently unlink
-// and steal it on bind.
+// and steal it on bind. A listener this process closed a moment ago may still answer (ZeroMQ
+// closes sockets in its I/O thread), so a busy path is probed again for a short while.
 bool ipc_in_use(const std::string& path) {
   if (path.empty() || path.front() == '@' || path.size() >= sizeof(sockaddr_un::sun_path))
     return false;
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  bool used = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return used;
+  auto answers = [&] {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return false;
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    bool used = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    return used;
+  };
+  auto give_up = clock::now() + 250ms;
+  while (answers()) {
+    if (clock::now() >= give_up) return true;
+    std::this_thread::sleep_for(5ms);
+  }
+  return false;
 }
 
 // "tcp://host:port" with the host resolved here, in the caller's thread: ZeroMQ would resolve it
@@ -129,7 +140,8 @@ void check_key(const std::string& key, const char* what) {
 // Connection bookkeeping of one socket, from its ZeroMQ monitor (ipc and tcp only).
 class monitor {
  public:
-  monitor(::zmq::context_t& ctx, ::zmq::socket_t& watched) : sock_(ctx, ::zmq::socket_type::pair) {
+  monitor(::zmq::context_t& ctx, ::zmq::socket_t& watched)
+      : sock_(ctx, ::zmq::socket_type::pair), watched_(watched.handle()) {
     std::string name = unique_name("monitor");
     int events = ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED |
                  ZMQ_EVENT_HANDSHAKE_SUCCEEDED;
@@ -137,8 +149,31 @@ class monitor {
       throw transport_error(std::string("brine: cannot monitor a ZeroMQ socket: ") +
                             zmq_strerror(zmq_errno()));
     sock_.set(::zmq::sockopt::linger, 0);
+    // 0 on one side makes the event queue unbounded: ZeroMQ's I/O thread blocks on a full one.
     sock_.set(::zmq::sockopt::rcvhwm, 0);
     sock_.connect(name);
+  }
+
+  monitor(monitor&& o) noexcept
+      : sock_(std::move(o.sock_)),
+        watched_(std::exchange(o.watched_, nullptr)),
+        open_(std::move(o.open_)),
+        handshakes_(o.handshakes_) {}
+  monitor& operator=(monitor&&) = delete;
+  ~monitor() { stop(); }
+
+  // Stops the events, then closes the receiving end. In this order only: ZeroMQ's I/O thread
+  // blocks forever sending an event to a monitor nobody listens to.
+  void stop() noexcept {
+    if (watched_ != nullptr) zmq_socket_monitor(watched_, nullptr, 0);
+    watched_ = nullptr;
+    sock_.close();
+  }
+
+  // Forgets both sockets without touching them (in a forked child; see link_base::release).
+  void abandon() noexcept {
+    watched_ = nullptr;
+    (void)new ::zmq::socket_t(std::move(sock_));
   }
 
   // Reads every queued event without waiting.
@@ -178,8 +213,53 @@ class monitor {
 
  private:
   ::zmq::socket_t sock_;
+  void* watched_;
   std::set<std::uint32_t> open_;
   std::size_t handshakes_ = 0;
+};
+
+// A closed ipc:// sender's socket, kept open until every receiver has read all the bytes queued
+// toward it (see deferred_close): each connection's SIOCOUTQ must stay zero for a while, so that
+// ZeroMQ's own queue has drained into the kernel too.
+class ipc_closing final : public deferred_close {
+ public:
+  ipc_closing(::zmq::socket_t sock, monitor mon, deadline until)
+      : sock_(std::move(sock)), mon_(std::move(mon)), until_(until) {}
+  ~ipc_closing() override {
+    mon_.stop();
+    sock_.close();
+  }
+
+  bool ready() override {
+    auto now = clock::now();
+    if (now >= until_) return true;
+    try {
+      mon_.drain();
+    } catch (const ::zmq::error_t&) {
+      return true;
+    }
+    if (mon_.open() == 0) return true;
+    for (std::uint32_t fd : mon_.open_fds()) {
+      int unread = 0;
+      // A descriptor ZeroMQ already closed fails here (or is not ours any more); it has nothing
+      // left to deliver through us either way.
+      if (::ioctl(static_cast<int>(fd), SIOCOUTQ, &unread) == 0 && unread > 0) {
+        quiet_since_.reset();
+        return false;
+      }
+    }
+    if (!quiet_since_) quiet_since_ = now;
+    return now - *quiet_since_ >= quiet_for;
+  }
+
+ private:
+  // ZeroMQ's I/O thread refills the kernel buffer as soon as there is room; a buffer that stays
+  // empty this long means ZeroMQ has nothing more queued.
+  static constexpr auto quiet_for = 50ms;
+  ::zmq::socket_t sock_;
+  monitor mon_;
+  deadline until_;
+  std::optional<clock::time_point> quiet_since_;
 };
 
 // What senders and receivers share: the socket, its options, binding and connecting.
@@ -211,15 +291,18 @@ class link_base {
     if (released_) return;
     released_ = true;
     if (!ctx_.owned_here()) {
+      if (monitor_) monitor_->abandon();
       abandon(sock_);
-      if (monitor_) abandon(monitor_->socket());
       return;
     }
-    std::vector<held_connection> held;
-    if (sending_ && monitor_) held = hold_ipc_connections();
-    monitor_.reset();
-    sock_.close();
-    hold_until_read(std::move(held), opts_.linger);
+    if (sending_ && monitor_ && uses_ipc()) {
+      close_when_ready(std::make_unique<ipc_closing>(std::move(sock_), std::move(*monitor_),
+                                                     transport::after(opts_.linger)));
+      monitor_.reset();
+    } else {
+      monitor_.reset();
+      sock_.close();
+    }
     if (inproc_) inproc_remove(eps_.front().address, sending_);
     if (!zap_domain_.empty()) zap_forget(zap_domain_);
   }
@@ -280,28 +363,9 @@ class link_base {
     return sending_ ? ::zmq::socket_type::xpub : ::zmq::socket_type::sub;
   }
 
-  // Duplicates of this sender's open Unix-socket connections (see held_connection).
-  std::vector<held_connection> hold_ipc_connections() {
-    std::vector<held_connection> held;
-    if (std::none_of(eps_.begin(), eps_.end(), [](const endpoint& e) { return e.scheme == "ipc"; }))
-      return held;
-    try {
-      monitor_->drain();
-    } catch (const ::zmq::error_t&) {
-      return held;
-    }
-    for (std::uint32_t fd : monitor_->open_fds()) {
-      struct stat st {};
-      int domain = 0;
-      socklen_t len = sizeof domain;
-      int f = static_cast<int>(fd);
-      if (::fstat(f, &st) != 0 || !S_ISSOCK(st.st_mode) ||
-          ::getsockopt(f, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 || domain != AF_UNIX)
-        continue;
-      int copy = ::fcntl(f, F_DUPFD_CLOEXEC, 0);
-      if (copy >= 0) held.push_back({f, copy, static_cast<unsigned long>(st.st_ino)});
-    }
-    return held;
+  bool uses_ipc() const {
+    return std::any_of(eps_.begin(), eps_.end(),
+                       [](const endpoint& e) { return e.scheme == "ipc"; });
   }
 
   // Leaks a socket on purpose (see release()).
@@ -320,9 +384,13 @@ class link_base {
                                                 opts_.decode_limits.max_frame, INT64_MAX)));
     }
     sock_.set(::zmq::sockopt::ipv6, 1);  // tcp://[::1]:port and IPv6 hosts
-    // A peer host that vanishes (no FIN ever arrives) is noticed within seconds.
-    sock_.set(::zmq::sockopt::heartbeat_ivl, 1000);
-    sock_.set(::zmq::sockopt::heartbeat_timeout, 5000);
+    // A peer host that vanishes (no FIN ever arrives) is noticed in about 20 s by TCP
+    // keepalive. Not ZMTP heartbeats: a receiver whose queue is full stops reading, misses
+    // the pings, and its healthy but slow connection would be dropped with data in it.
+    sock_.set(::zmq::sockopt::tcp_keepalive, 1);
+    sock_.set(::zmq::sockopt::tcp_keepalive_idle, 10);
+    sock_.set(::zmq::sockopt::tcp_keepalive_intvl, 3);
+    sock_.set(::zmq::sockopt::tcp_keepalive_cnt, 3);
     if (pattern_ == pattern::pubsub && sending_) {
       sock_.set(::zmq::sockopt::xpub_verboser, 1);
       if (opts_.on_slow_subscriber == slow_subscriber::block)
