@@ -7,6 +7,7 @@
 #include "brine/channel.hpp"
 #include "brine/error.hpp"
 #include "brine/transport.hpp"
+#include "shm_transport.hpp"
 #include "zmq_transport.hpp"
 
 namespace brine {
@@ -84,9 +85,6 @@ std::vector<endpoint> parse_all(std::span<const std::string> urls) {
     out.push_back(parse_url(u));
   bool inproc = out.front().scheme == "inproc";
   for (const endpoint& e : out) {
-    if (e.scheme == "shm")
-      throw transport_error("brine: the shm:// transport is not available in this build (" +
-                            e.url() + ")");
     if ((e.scheme == "inproc") != inproc)
       throw transport_error("brine: inproc:// URLs cannot be mixed with others in one channel");
   }
@@ -95,14 +93,33 @@ std::vector<endpoint> parse_all(std::span<const std::string> urls) {
 
 }  // namespace
 
+// shm:// takes one URL per channel; the others go to ZeroMQ.
+const endpoint* shm_endpoint(const std::vector<endpoint>& eps) {
+  bool shm =
+      std::any_of(eps.begin(), eps.end(), [](const endpoint& e) { return e.scheme == "shm"; });
+  if (!shm) return nullptr;
+  if (eps.size() != 1)
+    throw transport_error("brine: a shm:// channel has exactly one URL (" + eps.front().url() +
+                          ")");
+  if (eps.front().bind.has_value())
+    throw transport_error("brine: shm:// channels neither bind nor connect; drop the '@' or '>' (" +
+                          eps.front().url() + ")");
+  return &eps.front();
+}
+
 std::unique_ptr<sender_link> open_sender(pattern p, std::span<const std::string> urls,
-                                         const channel_options& opts) {
-  return zmq_transport::open_sender(p, parse_all(urls), opts);
+                                         const channel_options& opts, std::uint64_t fingerprint) {
+  std::vector<endpoint> eps = parse_all(urls);
+  if (const endpoint* e = shm_endpoint(eps)) return shm::open_sender(p, *e, opts, fingerprint);
+  return zmq_transport::open_sender(p, std::move(eps), opts);
 }
 
 std::unique_ptr<receiver_link> open_receiver(pattern p, std::span<const std::string> urls,
-                                             const channel_options& opts) {
-  return zmq_transport::open_receiver(p, parse_all(urls), opts);
+                                             const channel_options& opts,
+                                             std::uint64_t fingerprint) {
+  std::vector<endpoint> eps = parse_all(urls);
+  if (const endpoint* e = shm_endpoint(eps)) return shm::open_receiver(p, *e, opts, fingerprint);
+  return zmq_transport::open_receiver(p, std::move(eps), opts);
 }
 
 }  // namespace transport

@@ -25,6 +25,13 @@ namespace brine {
 namespace detail {
 [[noreturn]] void throw_closed(const std::string& what);
 [[noreturn]] void throw_no_topic();
+
+// The type a channel announces when it is set up; 0 for types whose messages carry their schema
+// (evolvable records), whose readers accept compatible versions with other fingerprints.
+template <class T>
+constexpr std::uint64_t channel_fingerprint() {
+  return message_has_schema<T> ? 0 : fingerprint<T>;
+}
 }  // namespace detail
 
 /// The sending end of a channel of T. Made by brine::push or brine::publish.
@@ -33,7 +40,8 @@ template <class T>
 class sender {
  public:
   sender(transport::pattern p, std::span<const std::string> urls, const channel_options& opts)
-      : pattern_(p), link_(transport::open_sender(p, urls, opts)) {}
+      : pattern_(p),
+        link_(transport::open_sender(p, urls, opts, detail::channel_fingerprint<T>())) {}
 
   /// Sends `v`. Blocks: while every receiver's queue is full (the high-water mark).
   /// Throws: encode_error, channel_closed after close(), transport_error.
@@ -98,7 +106,8 @@ template <class T>
 class receiver {
  public:
   receiver(transport::pattern p, std::span<const std::string> urls, const channel_options& opts)
-      : limits_(opts.decode_limits), link_(transport::open_receiver(p, urls, opts)) {}
+      : limits_(opts.decode_limits),
+        link_(transport::open_receiver(p, urls, opts, detail::channel_fingerprint<T>())) {}
 
   /// The next message. Blocks: until one arrives.
   /// Throws: channel_closed at end of stream; decode_error or type_mismatch for a message that
@@ -197,6 +206,10 @@ class receiver {
       case transport::recv_status::frame:
         break;
     }
+    struct release {
+      transport::receiver_link* link;
+      ~release() { link->done(); }
+    } frame_done{link_.get()};
     topic_.assign(r.topic);
     loads_into(r.frame, out, limits_);
     return true;

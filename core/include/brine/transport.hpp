@@ -93,6 +93,10 @@ class receiver_link {
   /// Throws: transport_error (no connection within connect_timeout, transport failure).
   virtual recv_status recv(received& out, deadline until) = 0;
 
+  /// Says the frame returned last is no longer needed, so its memory (a ring slot) can be
+  /// reused before the next recv().
+  virtual void done() noexcept {}
+
   /// The address bound (with its resolved port), or the first URL.
   virtual std::string endpoint() const = 0;
 
@@ -100,15 +104,17 @@ class receiver_link {
   virtual void close() noexcept = 0;
 };
 
-/// Opens the sending side of a channel on `urls` (all of one scheme).
-/// Throws: transport_error (bad URL, unknown scheme, address in use, ...).
+/// Opens the sending side of a channel on `urls` (all of one scheme). `fingerprint` is the
+/// channel's type, for transports that check it when the channel is set up (0: do not check).
+/// Throws: transport_error (bad URL, unknown scheme, address in use, ...), type_mismatch.
 std::unique_ptr<sender_link> open_sender(pattern p, std::span<const std::string> urls,
-                                         const channel_options& opts);
+                                         const channel_options& opts, std::uint64_t fingerprint);
 
 /// Opens the receiving side of a channel on `urls` (all of one scheme).
-/// Throws: transport_error.
+/// Throws: transport_error, type_mismatch.
 std::unique_ptr<receiver_link> open_receiver(pattern p, std::span<const std::string> urls,
-                                             const channel_options& opts);
+                                             const channel_options& opts,
+                                             std::uint64_t fingerprint);
 
 }  // namespace brine::transport
 

@@ -1,0 +1,242 @@
+// shm:// pipelines across processes: order, end of stream, fan shapes, sizes around a slot,
+// backpressure, type checks at setup, killed senders, segment lifetime.
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "../channel/channel_test_util.hpp"
+#include "brine/channel.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string shm_url(const std::string& name) {
+  static int counter = 0;
+  return "shm://test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" + name;
+}
+
+bool segment_exists(const std::string& url) {
+  std::string name = url.substr(6);
+  return std::filesystem::exists("/dev/shm/brine." + std::to_string(::geteuid()) + "." + name);
+}
+
+struct item {
+  std::uint64_t id = 0;
+  std::vector<std::uint8_t> bytes;
+};
+
+item make_item(std::uint64_t id, std::size_t size) {
+  item it{id, std::vector<std::uint8_t>(size)};
+  for (std::size_t i = 0; i < size; ++i)
+    it.bytes[i] = std::uint8_t(id * 31 + i);
+  return it;
+}
+
+bool valid(const item& it) {
+  for (std::size_t i = 0; i < it.bytes.size(); ++i)
+    if (it.bytes[i] != std::uint8_t(it.id * 31 + i)) return false;
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("shm: one pusher to one puller in another process, in order, then the end",
+          "[shm][process]") {
+  std::string url = shm_url("order");
+  auto rx = brine::pull<item>(url);
+  pid_t kid = test::spawn([&] {
+    auto tx = brine::push<item>(url);
+    for (std::uint64_t i = 0; i < 20000; ++i)
+      tx.send(make_item(i, i % 100));
+  });
+  std::uint64_t next = 0;
+  for (item& it : rx) {
+    REQUIRE(it.id == next);
+    REQUIRE(it.bytes.size() == next % 100);
+    REQUIRE(valid(it));
+    ++next;
+  }
+  REQUIRE(next == 20000);
+  REQUIRE(test::wait_child(kid) == 0);
+  rx.close();
+  REQUIRE_FALSE(segment_exists(url));  // the last one out removes the segment
+}
+
+TEST_CASE("shm: messages of every size around a slot arrive intact, up to 64 MiB",
+          "[shm][process][large]") {
+  std::string url = shm_url("sizes");
+  // A 4 KiB slot holds 4088 bytes after its header; frames here add 24 + 8 + a length.
+  std::vector<std::size_t> sizes = {0,    1,    2,    100,  4000, 4040,  4047,    4048,
+                                    4049, 4050, 4056, 8100, 8200, 65536, 1 << 20, 64u << 20};
+  auto rx = brine::pull<item>(url);
+  pid_t kid = test::spawn([&] {
+    auto tx = brine::push<item>(url);
+    for (std::size_t i = 0; i < sizes.size(); ++i)
+      tx.send(make_item(i, sizes[i]));
+  });
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    CAPTURE(sizes[i]);
+    auto it = rx.recv_for(60s);
+    REQUIRE(it);
+    REQUIRE(it->id == i);
+    REQUIRE(it->bytes.size() == sizes[i]);
+    REQUIRE(valid(*it));
+  }
+  REQUIRE_THROWS_AS(rx.recv_for(20s), brine::channel_closed);
+  REQUIRE(test::wait_child(kid) == 0);
+}
+
+TEST_CASE("shm: fan-in from three processes ends after all of them, nothing lost",
+          "[shm][process]") {
+  std::string url = shm_url("fanin");
+  brine::channel_options o;
+  o.expect_senders = 3;
+  auto rx = brine::pull<item>(url, o);
+  std::vector<pid_t> kids;
+  for (std::uint64_t s = 0; s < 3; ++s)
+    kids.push_back(test::spawn([&, s] {
+      auto tx = brine::push<item>(url);
+      for (std::uint64_t i = 0; i < 10000; ++i)
+        tx.send(make_item(s * 10000 + i, i % 9000));
+    }));
+  std::map<std::uint64_t, std::uint64_t> next;
+  std::uint64_t count = 0;
+  for (item& it : rx) {
+    std::uint64_t s = it.id / 10000;
+    REQUIRE(it.id % 10000 == next[s]);
+    REQUIRE(valid(it));
+    ++next[s];
+    ++count;
+  }
+  REQUIRE(count == 30000);
+  for (pid_t k : kids)
+    REQUIRE(test::wait_child(k) == 0);
+}
+
+TEST_CASE("shm: fan-out to three processes delivers each message exactly once", "[shm][process]") {
+  std::string url = shm_url("fanout");
+  std::string results = test::ipc_url("shm-fanout-results");
+  brine::channel_options ro;
+  ro.expect_senders = 3;
+  auto back = brine::pull<std::vector<std::uint64_t>>(results, ro);
+  auto tx = brine::push<item>(url);
+  std::vector<pid_t> kids;
+  for (int w = 0; w < 3; ++w)
+    kids.push_back(test::spawn([&] {
+      auto rx = brine::pull<item>(url);
+      std::vector<std::uint64_t> ids;
+      for (item& it : rx)
+        if (valid(it)) ids.push_back(it.id);
+      brine::push<std::vector<std::uint64_t>>(results).send(ids);
+    }));
+  REQUIRE(tx.wait_peers(3, 20s));
+  for (std::uint64_t i = 0; i < 30000; ++i)
+    tx.send(make_item(i, i % 50));
+  tx.close();
+  std::vector<int> seen(30000, 0);
+  for (auto& ids : back) {
+    CHECK(!ids.empty());
+    for (std::uint64_t id : ids) {
+      REQUIRE(id < seen.size());
+      ++seen[id];
+    }
+  }
+  for (int c : seen)
+    REQUIRE(c == 1);
+  for (pid_t k : kids)
+    REQUIRE(test::wait_child(k) == 0);
+}
+
+TEST_CASE("shm: a full ring blocks the sender until the receiver reads", "[shm]") {
+  std::string url = shm_url("full");
+  brine::channel_options o;
+  o.high_water_mark = 8;  // slots per ring
+  auto rx = brine::pull<std::uint64_t>(url, o);
+  auto tx = brine::push<std::uint64_t>(url, o);
+  std::uint64_t sent = 0;
+  while (tx.try_send(sent))
+    ++sent;
+  REQUIRE(sent == 8);
+  REQUIRE_FALSE(tx.send_for(sent, 20ms));
+  REQUIRE(rx.recv_for(1s) == 0);
+  REQUIRE(tx.try_send(sent));
+  for (std::uint64_t i = 1; i <= sent; ++i)
+    REQUIRE(rx.recv_for(1s) == i);
+}
+
+TEST_CASE("shm: a channel of another type is refused when it is set up", "[shm]") {
+  std::string url = shm_url("types");
+  auto rx = brine::pull<item>(url);
+  REQUIRE_THROWS_AS(brine::push<std::string>(url), brine::type_mismatch);
+  REQUIRE_THROWS_AS(brine::publish<item>(url), brine::transport_error);
+  auto tx = brine::push<item>(url);  // the channel itself is unharmed
+  tx.send(make_item(1, 10));
+  REQUIRE(rx.recv_for(1s)->id == 1);
+}
+
+TEST_CASE("shm: bad names are transport_error", "[shm]") {
+  for (std::string bad :
+       std::vector<std::string>{"shm://", "shm://a/b", "shm://../x", "shm://sp ace",
+                                "shm://" + std::string(201, 'x'), "@shm://x", ">shm://x"}) {
+    CAPTURE(bad);
+    REQUIRE_THROWS_AS(brine::pull<int>(bad), brine::transport_error);
+  }
+  REQUIRE_THROWS_AS(brine::pull<int>(std::vector<std::string>{"shm://a", "shm://b"}),
+                    brine::transport_error);
+}
+
+TEST_CASE("shm: a sender killed mid-stream ends the stream with a gapless prefix",
+          "[shm][process]") {
+  for (int round = 0; round < 5; ++round) {
+    std::string url = shm_url("killed");
+    auto rx = brine::pull<item>(url);
+    pid_t kid = test::spawn([&] {
+      auto tx = brine::push<item>(url);
+      for (std::uint64_t i = 0;; ++i)
+        tx.send(make_item(i, i % 3 == 0 ? 10000 : 20));
+    });
+    std::uint64_t next = 0;
+    for (; next < 1000; ++next) {
+      auto it = rx.recv_for(20s);
+      REQUIRE(it);
+      REQUIRE(it->id == next);
+    }
+    ::kill(kid, SIGKILL);
+    REQUIRE(test::wait_child(kid) == 128 + SIGKILL);
+    bool ended = false;
+    while (!ended) {
+      try {
+        auto it = rx.recv_for(20s);
+        REQUIRE(it);
+        REQUIRE(it->id == next++);
+        REQUIRE(valid(*it));
+      } catch (const brine::channel_closed&) {
+        ended = true;
+      }
+    }
+  }
+}
+
+TEST_CASE("shm: a stale segment left by dead processes is replaced", "[shm][process]") {
+  std::string url = shm_url("stale");
+  pid_t kid = test::spawn([&] {
+    auto rx = brine::pull<int>(url);
+    auto tx = brine::push<int>(url);
+    tx.send(1);
+    ::kill(::getpid(), SIGKILL);  // dies holding both ends
+  });
+  REQUIRE(test::wait_child(kid) == 128 + SIGKILL);
+  REQUIRE(segment_exists(url));
+  auto rx = brine::pull<int>(url);
+  auto tx = brine::push<int>(url);
+  tx.send(2);
+  REQUIRE(rx.recv_for(1s) == 2);  // a fresh segment: the dead one's message is gone with it
+}

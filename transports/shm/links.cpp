@@ -1,0 +1,371 @@
+// shm:// pipelines: one single-producer/single-consumer ring per (sender, receiver) pair in one
+// segment; a sender round-robins over receivers with room; waiting spins, then sleeps on a futex.
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "brine/error.hpp"
+#include "segment.hpp"
+#include "shm_transport.hpp"
+
+namespace brine::shm {
+namespace {
+
+using namespace std::chrono_literals;
+using clock = std::chrono::steady_clock;
+using transport::deadline;
+using transport::forever;
+
+// Each slot starts with this header; a message longer than one slot continues in the next slots
+// of the same ring, every one but the last flagged `more`.
+struct slot_header {
+  std::uint32_t size;
+  std::uint32_t flags;
+};
+constexpr std::uint32_t flag_more = 1;
+constexpr std::size_t slot_header_size = sizeof(slot_header);
+
+// Polls before sleeping: about what a message takes to arrive while a stream flows.
+constexpr int spin_polls = 2000;
+// A sleeper wakes this often to check that its peers are alive.
+constexpr auto liveness_every = 100ms;
+
+inline void cpu_relax() noexcept { __builtin_ia32_pause(); }
+
+void ring_bell(participant& p) noexcept {
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (p.sleeping.load(std::memory_order_relaxed) != 0) {
+    p.doorbell.fetch_add(1, std::memory_order_release);
+    futex_wake(p.doorbell);
+  }
+}
+
+// Sleeps on `self`'s doorbell until `ready()` holds or `until` passes; returns ready().
+template <class Ready>
+bool wait_for(participant& self, deadline until, Ready ready) {
+  for (int i = 0; i < spin_polls; ++i) {
+    if (ready()) return true;
+    cpu_relax();
+  }
+  for (;;) {
+    std::uint32_t bell = self.doorbell.load(std::memory_order_acquire);
+    self.sleeping.store(1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (ready()) {
+      self.sleeping.store(0, std::memory_order_relaxed);
+      return true;
+    }
+    auto now = clock::now();
+    if (now >= until) {
+      self.sleeping.store(0, std::memory_order_relaxed);
+      return false;
+    }
+    auto slice =
+        until == forever ? liveness_every : std::min<clock::duration>(until - now, liveness_every);
+    futex_wait(self.doorbell, bell, std::chrono::duration_cast<std::chrono::nanoseconds>(slice));
+    self.sleeping.store(0, std::memory_order_relaxed);
+    if (ready()) return true;
+  }
+}
+
+std::uint32_t pattern_code(transport::pattern p) {
+  return p == transport::pattern::pipeline ? 1 : 2;
+}
+
+geometry shape_from(const channel_options& o) {
+  geometry g;
+  if (o.high_water_mark > 0) {
+    std::uint32_t want = static_cast<std::uint32_t>(std::min(o.high_water_mark, 1 << 16));
+    std::uint32_t slots = 1;
+    while (slots < want)
+      slots <<= 1;
+    g.slots = std::max<std::uint32_t>(slots, 2);
+  }
+  return g;
+}
+
+class shm_sender final : public transport::sender_link {
+ public:
+  shm_sender(transport::pattern p, const transport::endpoint& where, const channel_options& o,
+             std::uint64_t fingerprint)
+      : url_(where.url()), seg_(where.address, pattern_code(p), fingerprint, shape_from(o)) {
+    if (p != transport::pattern::pipeline)
+      throw transport_error("brine: " + url_ +
+                            ": publish/subscribe over shm:// is not available yet");
+    index_ = seg_.join(side::sender);
+    tails_.assign(seg_.shape().max_receivers, 0);
+    for (std::uint32_t r = 0; r < tails_.size(); ++r)
+      tails_[r] = seg_.ring(index_, r).tail.load(std::memory_order_acquire);
+  }
+  ~shm_sender() override { close(); }
+
+  std::span<std::byte> prepare(std::size_t size) override {
+    staging_.resize(size);
+    return staging_;
+  }
+
+  bool commit(std::string_view, deadline until) override {
+    if (closed_) throw channel_closed("brine: send on a closed channel");
+    std::optional<std::uint32_t> r;
+    participant& self = seg_.sender(index_);
+    if (!wait_for(self, until, [&] { return (r = pick_receiver()).has_value(); })) return false;
+    write_message(*r, staging_);
+    return true;
+  }
+
+  bool wait_peers(std::size_t count, deadline until) override {
+    participant& self = seg_.sender(index_);
+    return wait_for(self, until, [&] { return live_receivers() >= count; });
+  }
+
+  std::string endpoint() const override { return url_; }
+
+  void close() noexcept override {
+    if (closed_) return;
+    closed_ = true;
+    seg_.leave(side::sender, index_);
+    for (std::uint32_t r = 0; r < seg_.shape().max_receivers; ++r)
+      ring_bell(seg_.receiver(r));
+    seg_.unlink_if_unused();
+  }
+
+ private:
+  std::size_t payload() const { return seg_.shape().slot_size - slot_header_size; }
+
+  std::size_t live_receivers() const {
+    std::size_t n = 0;
+    for (std::uint32_t r = 0; r < seg_.shape().max_receivers; ++r)
+      if (seg_.receiver(r).state.load(std::memory_order_acquire) == 2 &&
+          seg_.receiver(r).owner.load(std::memory_order_acquire) != 0)
+        ++n;
+    return n;
+  }
+
+  // Free slots in the ring toward `r`, from the receiver's head (untrusted: a head ahead of our
+  // tail, or more than a ring behind it, means a corrupt segment).
+  std::uint64_t room(std::uint32_t r) const {
+    std::uint64_t head = seg_.ring(index_, r).head.load(std::memory_order_acquire);
+    std::uint64_t tail = tails_[r];
+    if (head > tail || tail - head > seg_.shape().slots)
+      throw transport_error("brine: " + url_ + ": corrupt ring (reader position out of range)");
+    return seg_.shape().slots - (tail - head);
+  }
+
+  // The next receiver, round robin, that is open and has a free slot.
+  std::optional<std::uint32_t> pick_receiver() {
+    std::uint32_t n = seg_.shape().max_receivers;
+    for (std::uint32_t k = 0; k < n; ++k) {
+      std::uint32_t r = (next_ + k) % n;
+      participant& p = seg_.receiver(r);
+      if (p.state.load(std::memory_order_acquire) != 2 ||
+          p.owner.load(std::memory_order_acquire) == 0)
+        continue;
+      if (room(r) > 0) {
+        next_ = (r + 1) % n;
+        return r;
+      }
+    }
+    return std::nullopt;
+  }
+
+  void write_message(std::uint32_t r, std::span<const std::byte> bytes) {
+    ring_header& ring = seg_.ring(index_, r);
+    participant& self = seg_.sender(index_);
+    participant& peer = seg_.receiver(r);
+    std::size_t at = 0;
+    do {
+      if (room(r) == 0) {
+        // A long message waits for the receiver slot by slot; it cannot be abandoned halfway.
+        ring_bell(peer);
+        wait_for(self, forever,
+                 [&] { return room(r) > 0 || peer.owner.load(std::memory_order_acquire) == 0; });
+        if (room(r) == 0) throw transport_error("brine: " + url_ + ": receiver left mid-message");
+      }
+      std::size_t n = std::min(payload(), bytes.size() - at);
+      std::byte* slot =
+          seg_.slot(index_, r, static_cast<std::uint32_t>(tails_[r] & (seg_.shape().slots - 1)));
+      slot_header h{static_cast<std::uint32_t>(n), at + n < bytes.size() ? flag_more : 0};
+      std::memcpy(slot, &h, sizeof h);
+      std::memcpy(slot + slot_header_size, bytes.data() + at, n);
+      at += n;
+      ring.tail.store(++tails_[r], std::memory_order_release);
+      ring_bell(peer);
+    } while (at < bytes.size());
+  }
+
+  std::string url_;
+  segment seg_;
+  std::uint32_t index_ = 0;
+  std::uint32_t next_ = 0;
+  std::vector<std::uint64_t> tails_;
+  std::vector<std::byte> staging_;
+  bool closed_ = false;
+};
+
+class shm_receiver final : public transport::receiver_link {
+ public:
+  shm_receiver(transport::pattern p, const transport::endpoint& where, const channel_options& o,
+               std::uint64_t fingerprint)
+      : url_(where.url()),
+        expect_(std::max<std::size_t>(1, o.expect_senders)),
+        max_frame_(o.decode_limits.max_frame),
+        seg_(where.address, pattern_code(p), fingerprint, shape_from(o)) {
+    if (p != transport::pattern::pipeline)
+      throw transport_error("brine: " + url_ +
+                            ": publish/subscribe over shm:// is not available yet");
+    index_ = seg_.join(side::receiver);
+    std::uint32_t n = seg_.shape().max_senders;
+    heads_.assign(n, 0);
+    partial_.resize(n);
+    for (std::uint32_t s = 0; s < n; ++s)
+      heads_[s] = seg_.ring(s, index_).head.load(std::memory_order_acquire);
+  }
+  ~shm_receiver() override { close(); }
+
+  transport::recv_status recv(transport::received& out, deadline until) override {
+    if (closed_) throw channel_closed("brine: recv on a closed channel");
+    release_pending();
+    if (ended_) return transport::recv_status::end;
+    participant& self = seg_.receiver(index_);
+    std::optional<std::span<const std::byte>> got;
+    bool over = false;
+    bool ok = wait_for(self, until, [&] {
+      got = poll();
+      if (got) return true;
+      over = stream_over();
+      return over;
+    });
+    if (got) {
+      out.frame = *got;
+      out.topic = {};
+      return transport::recv_status::frame;
+    }
+    if (ok && over) {
+      ended_ = true;
+      return transport::recv_status::end;
+    }
+    return transport::recv_status::timeout;
+  }
+
+  void done() noexcept override { release_pending(); }
+
+  std::string endpoint() const override { return url_; }
+
+  void close() noexcept override {
+    if (closed_) return;
+    closed_ = true;
+    release_pending();
+    seg_.leave(side::receiver, index_);
+    for (std::uint32_t s = 0; s < seg_.shape().max_senders; ++s)
+      ring_bell(seg_.sender(s));
+    seg_.unlink_if_unused();
+  }
+
+ private:
+  std::size_t payload() const { return seg_.shape().slot_size - slot_header_size; }
+
+  // Gives back the slot of the frame returned last (its view was valid until now).
+  void release_pending() noexcept {
+    if (!pending_) return;
+    std::uint32_t s = *pending_;
+    pending_.reset();
+    seg_.ring(s, index_).head.store(++heads_[s], std::memory_order_release);
+    ring_bell(seg_.sender(s));
+  }
+
+  std::uint64_t available(std::uint32_t s) {
+    std::uint64_t tail = seg_.ring(s, index_).tail.load(std::memory_order_acquire);
+    if (tail < heads_[s] || tail - heads_[s] > seg_.shape().slots)
+      throw transport_error("brine: " + url_ + ": corrupt ring (writer position out of range)");
+    return tail - heads_[s];
+  }
+
+  // The next whole frame from any sender, round robin; nullopt if none is complete.
+  std::optional<std::span<const std::byte>> poll() {
+    std::uint32_t n = seg_.shape().max_senders;
+    for (std::uint32_t k = 0; k < n; ++k) {
+      std::uint32_t s = (next_ + k) % n;
+      while (available(s) > 0) {
+        const std::byte* slot =
+            seg_.slot(s, index_, static_cast<std::uint32_t>(heads_[s] & (seg_.shape().slots - 1)));
+        slot_header h;
+        std::memcpy(&h, slot, sizeof h);
+        if (h.size > payload() || (h.flags & ~flag_more) != 0)
+          throw transport_error("brine: " + url_ + ": corrupt slot header");
+        std::vector<std::byte>& part = partial_[s];
+        if (h.flags == 0 && part.empty()) {
+          // The common case: the whole frame in one slot, decoded in place.
+          pending_ = s;
+          next_ = (s + 1) % n;
+          return std::span<const std::byte>(slot + slot_header_size, h.size);
+        }
+        if (part.size() + h.size > max_frame_) {
+          part.clear();
+          throw decode_error("a message longer than limits::max_frame", 0);
+        }
+        part.insert(part.end(), slot + slot_header_size, slot + slot_header_size + h.size);
+        seg_.ring(s, index_).head.store(++heads_[s], std::memory_order_release);
+        ring_bell(seg_.sender(s));
+        if (h.flags == 0) {
+          assembled_.swap(part);
+          part.clear();
+          next_ = (s + 1) % n;
+          return std::span<const std::byte>(assembled_);
+        }
+      }
+    }
+    return std::nullopt;
+  }
+
+  // Every sender that joined has gone (closed, or died) and nothing of theirs is left to read.
+  bool stream_over() {
+    if (seg_.header().senders_ever.load(std::memory_order_acquire) < expect_) return false;
+    for (std::uint32_t s = 0; s < seg_.shape().max_senders; ++s) {
+      participant& p = seg_.sender(s);
+      std::uint32_t owner = p.owner.load(std::memory_order_acquire);
+      if (owner != 0) {
+        if (process_id{owner, p.start_time.load()}.alive()) return false;
+      }
+      if (available(s) > 0) return false;
+      partial_[s].clear();  // a message its dead sender never finished
+    }
+    return true;
+  }
+
+  std::string url_;
+  std::size_t expect_;
+  std::size_t max_frame_;
+  segment seg_;
+  std::uint32_t index_ = 0;
+  std::uint32_t next_ = 0;
+  std::vector<std::uint64_t> heads_;
+  std::vector<std::vector<std::byte>> partial_;
+  std::vector<std::byte> assembled_;
+  std::optional<std::uint32_t> pending_;
+  bool ended_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<transport::sender_link> open_sender(transport::pattern p,
+                                                    const transport::endpoint& where,
+                                                    const channel_options& opts,
+                                                    std::uint64_t fingerprint) {
+  return std::make_unique<shm_sender>(p, where, opts, fingerprint);
+}
+
+std::unique_ptr<transport::receiver_link> open_receiver(transport::pattern p,
+                                                        const transport::endpoint& where,
+                                                        const channel_options& opts,
+                                                        std::uint64_t fingerprint) {
+  return std::make_unique<shm_receiver>(p, where, opts, fingerprint);
+}
+
+}  // namespace brine::shm

@@ -1,0 +1,282 @@
+// Segment creation, opening, validation, participants and futexes.
+
+#include "segment.hpp"
+
+#include <linux/futex.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <boost/interprocess/mapped_region.hpp>
+#include <boost/interprocess/shared_memory_object.hpp>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <new>
+#include <sstream>
+#include <thread>
+
+#include "brine/error.hpp"
+
+namespace bip = boost::interprocess;
+
+namespace brine::shm {
+namespace {
+
+constexpr std::size_t header_bytes = 4096;
+
+std::size_t round_up(std::size_t n, std::size_t to) { return (n + to - 1) / to * to; }
+
+[[noreturn]] void fail(const std::string& name, const std::string& why) {
+  throw transport_error("brine: shm://" + name + ": " + why);
+}
+
+// Field 22 of /proc/<pid>/stat: when the process started, in clock ticks since boot.
+std::uint64_t start_time_of(std::uint32_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(f, line)) return 0;
+  std::size_t close = line.rfind(')');  // the command name may hold spaces and parentheses
+  if (close == std::string::npos) return 0;
+  std::istringstream rest(line.substr(close + 2));
+  std::string field;
+  for (int i = 3; i <= 22; ++i) {
+    if (!(rest >> field)) return 0;
+    if (i == 22) return std::strtoull(field.c_str(), nullptr, 10);
+  }
+  return 0;
+}
+
+bool geometry_ok(const geometry& g) {
+  auto pow2 = [](std::uint32_t v) { return v != 0 && (v & (v - 1)) == 0; };
+  return g.max_senders >= 1 && g.max_senders <= 64 && g.max_receivers >= 1 &&
+         g.max_receivers <= 64 && pow2(g.slots) && g.slots <= (1u << 20) && g.slot_size >= 64 &&
+         g.slot_size % 64 == 0 && g.slot_size <= (64u << 20);
+}
+
+}  // namespace
+
+process_id process_id::self() {
+  static const process_id me = [] {
+    auto pid = static_cast<std::uint32_t>(::getpid());
+    return process_id{pid, start_time_of(pid)};
+  }();
+  // After fork() the cached identity is the parent's.
+  auto pid = static_cast<std::uint32_t>(::getpid());
+  if (pid != me.pid) return process_id{pid, start_time_of(pid)};
+  return me;
+}
+
+bool process_id::alive() const {
+  if (pid == 0) return false;
+  if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) return false;
+  return start_time == 0 || start_time_of(pid) == start_time;
+}
+
+std::string os_name_for(const std::string& name) {
+  if (name.empty() || name.size() > 200)
+    throw transport_error("brine: shm://" + name + ": names are 1 to 200 characters");
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-';
+    if (!ok)
+      throw transport_error("brine: shm://" + name +
+                            ": names may hold letters, digits, '.', '_' and '-' only");
+  }
+  return "brine." + std::to_string(::geteuid()) + "." + name;
+}
+
+std::size_t segment::size_for(const geometry& g) {
+  std::size_t participants = std::size_t{g.max_senders + g.max_receivers} * sizeof(participant);
+  std::size_t ring = sizeof(ring_header) + std::size_t{g.slots} * g.slot_size;
+  return round_up(header_bytes + participants, 4096) +
+         std::size_t{g.max_senders} * g.max_receivers * round_up(ring, 4096);
+}
+
+struct segment::impl {
+  bip::shared_memory_object object;
+  bip::mapped_region region;
+};
+
+segment::segment(const std::string& name, std::uint32_t pattern, std::uint64_t fingerprint,
+                 const geometry& shape, unsigned permissions)
+    : impl_(std::make_unique<impl>()), os_name_(os_name_for(name)) {
+  if (!geometry_ok(shape)) fail(name, "invalid geometry");
+  for (int attempt = 0;; ++attempt) {
+    if (attempt == 5) fail(name, "could not open or create the segment (it keeps changing)");
+    bool created = false;
+    try {
+      bip::permissions perm(static_cast<int>(permissions));
+      impl_->object =
+          bip::shared_memory_object(bip::create_only, os_name_.c_str(), bip::read_write, perm);
+      impl_->object.truncate(static_cast<bip::offset_t>(size_for(shape)));
+      created = true;
+    } catch (const bip::interprocess_exception& e) {
+      if (e.get_error_code() != bip::already_exists_error)
+        fail(name, std::string("cannot create the segment: ") + e.what());
+      try {
+        impl_->object =
+            bip::shared_memory_object(bip::open_only, os_name_.c_str(), bip::read_write);
+      } catch (const bip::interprocess_exception& e2) {
+        if (e2.get_error_code() == bip::not_found_error) continue;  // removed meanwhile
+        fail(name, std::string("cannot open the segment: ") + e2.what());
+      }
+    }
+    bip::offset_t actual = 0;
+    if (!impl_->object.get_size(actual) || actual < static_cast<bip::offset_t>(header_bytes)) {
+      if (!created) {
+        // Still being sized by its creator, or left half-made by a crash.
+        std::this_thread::sleep_for(std::chrono::milliseconds(20 * (attempt + 1)));
+        if (attempt >= 3) bip::shared_memory_object::remove(os_name_.c_str());
+        continue;
+      }
+    }
+    struct stat st {};
+    std::string path = "/dev/shm/" + os_name_;
+    if (::stat(path.c_str(), &st) == 0 && st.st_uid != ::geteuid())
+      fail(name, "the segment belongs to another user");
+    impl_->region = bip::mapped_region(impl_->object, bip::read_write);
+    base_ = static_cast<std::byte*>(impl_->region.get_address());
+    size_ = impl_->region.get_size();
+    header_ = reinterpret_cast<segment_header*>(base_);
+    if (created) {
+      // A fresh segment reads as zeros: atomics start at 0, every participant is free.
+      new (header_) segment_header{};
+      std::memcpy(header_->magic, segment_magic, sizeof segment_magic);
+      header_->version = layout_version;
+      header_->pattern = pattern;
+      header_->fingerprint = fingerprint;
+      header_->size = size_for(shape);
+      header_->shape = shape;
+      header_->ready.store(1, std::memory_order_release);
+      shape_ = shape;
+      return;
+    }
+    // Someone else made it: wait for it to be initialised, then trust nothing in it.
+    auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    while (header_->ready.load(std::memory_order_acquire) != 1 &&
+           std::chrono::steady_clock::now() < give_up)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    if (header_->ready.load(std::memory_order_acquire) != 1) {
+      bip::shared_memory_object::remove(os_name_.c_str());  // its creator died mid-way
+      continue;
+    }
+    if (std::memcmp(header_->magic, segment_magic, sizeof segment_magic) != 0)
+      fail(name, "not a brine segment (bad magic)");
+    if (header_->version != layout_version)
+      fail(name, "segment layout version " + std::to_string(header_->version) +
+                     ", this build reads version " + std::to_string(layout_version));
+    geometry g = header_->shape;
+    if (!geometry_ok(g) || header_->size != size_for(g) || header_->size > size_)
+      fail(name, "corrupt segment header (geometry does not fit the mapping)");
+    if (header_->pattern != pattern)
+      fail(name, "the segment is a channel of another pattern (push/pull vs publish/subscribe)");
+    if (header_->fingerprint != fingerprint && header_->fingerprint != 0 && fingerprint != 0) {
+      std::ostringstream os;
+      os << "the segment carries type fingerprint " << std::hex << header_->fingerprint
+         << ", this channel's type is " << fingerprint;
+      throw type_mismatch("brine: shm://" + name + ": " + os.str());
+    }
+    // Stale: made by processes that have all died. Remove it and start afresh.
+    bool anyone = false;
+    for (std::uint32_t i = 0; i < g.max_senders + g.max_receivers; ++i) {
+      participant& p = i < g.max_senders ? sender_at(g, i) : receiver_at(g, i - g.max_senders);
+      std::uint32_t owner = p.owner.load(std::memory_order_acquire);
+      if (owner != 0 && process_id{owner, p.start_time.load()}.alive()) anyone = true;
+    }
+    if (!anyone && header_->senders_ever.load() != 0) {
+      impl_->region = bip::mapped_region();
+      bip::shared_memory_object::remove(os_name_.c_str());
+      continue;
+    }
+    shape_ = g;
+    return;
+  }
+}
+
+segment::~segment() = default;
+
+participant& segment::sender_at(const geometry&, std::uint32_t i) const noexcept {
+  return reinterpret_cast<participant*>(base_ + header_bytes)[i];
+}
+
+participant& segment::receiver_at(const geometry& g, std::uint32_t i) const noexcept {
+  return reinterpret_cast<participant*>(base_ + header_bytes)[g.max_senders + i];
+}
+
+participant& segment::sender(std::uint32_t i) const noexcept { return sender_at(shape_, i); }
+participant& segment::receiver(std::uint32_t i) const noexcept { return receiver_at(shape_, i); }
+
+ring_header& segment::ring(std::uint32_t s, std::uint32_t r) const noexcept {
+  std::size_t participants =
+      std::size_t{shape_.max_senders + shape_.max_receivers} * sizeof(participant);
+  std::size_t ring =
+      round_up(sizeof(ring_header) + std::size_t{shape_.slots} * shape_.slot_size, 4096);
+  std::size_t at = round_up(header_bytes + participants, 4096) +
+                   (std::size_t{s} * shape_.max_receivers + r) * ring;
+  return *reinterpret_cast<ring_header*>(base_ + at);
+}
+
+std::byte* segment::slot(std::uint32_t s, std::uint32_t r, std::uint32_t i) const noexcept {
+  return reinterpret_cast<std::byte*>(&ring(s, r)) + sizeof(ring_header) +
+         std::size_t{i} * shape_.slot_size;
+}
+
+std::uint32_t segment::join(side s) {
+  process_id me = process_id::self();
+  std::uint32_t n = s == side::sender ? shape_.max_senders : shape_.max_receivers;
+  for (int pass = 0; pass < 2; ++pass) {
+    for (std::uint32_t i = 0; i < n; ++i) {
+      participant& p = s == side::sender ? sender(i) : receiver(i);
+      std::uint32_t owner = p.owner.load(std::memory_order_acquire);
+      // First pass: free slots only; second pass: slots of dead processes too.
+      if (owner != 0 && (pass == 0 || process_id{owner, p.start_time.load()}.alive())) continue;
+      if (!p.owner.compare_exchange_strong(owner, me.pid, std::memory_order_acq_rel)) continue;
+      p.start_time.store(me.start_time, std::memory_order_relaxed);
+      p.generation.fetch_add(1, std::memory_order_relaxed);
+      p.sleeping.store(0, std::memory_order_relaxed);
+      p.state.store(2, std::memory_order_release);
+      if (s == side::sender) header_->senders_ever.fetch_add(1, std::memory_order_acq_rel);
+      return i;
+    }
+  }
+  throw transport_error("brine: shm segment " + os_name_ + ": all " + std::to_string(n) +
+                        (s == side::sender ? " sender" : " receiver") + " places are taken");
+}
+
+void segment::leave(side s, std::uint32_t index) noexcept {
+  participant& p = s == side::sender ? sender(index) : receiver(index);
+  p.state.store(3, std::memory_order_release);
+  p.owner.store(0, std::memory_order_release);
+}
+
+void segment::unlink_if_unused() noexcept {
+  for (std::uint32_t i = 0; i < shape_.max_senders + shape_.max_receivers; ++i) {
+    participant& p = i < shape_.max_senders ? sender(i) : receiver(i - shape_.max_senders);
+    std::uint32_t owner = p.owner.load(std::memory_order_acquire);
+    if (owner != 0 && process_id{owner, p.start_time.load()}.alive()) return;
+  }
+  bip::shared_memory_object::remove(os_name_.c_str());
+}
+
+void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected,
+                std::optional<std::chrono::nanoseconds> timeout) noexcept {
+  timespec ts{};
+  timespec* tsp = nullptr;
+  if (timeout) {
+    auto ns = std::max<std::int64_t>(0, timeout->count());
+    ts.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
+    ts.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+    tsp = &ts;
+  }
+  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT, expected, tsp, nullptr,
+            0);
+}
+
+void futex_wake(std::atomic<std::uint32_t>& word) noexcept {
+  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE, INT32_MAX, nullptr,
+            nullptr, 0);
+}
+
+}  // namespace brine::shm
