@@ -160,7 +160,9 @@ class monitor {
   monitor(monitor&& o) noexcept
       : sock_(std::move(o.sock_)),
         watched_(std::exchange(o.watched_, nullptr)),
-        open_(std::move(o.open_)),
+        pending_(std::move(o.pending_)),
+        handshaken_(std::move(o.handshaken_)),
+        unattributed_(o.unattributed_),
         handshakes_(o.handshakes_) {}
   monitor& operator=(monitor&&) = delete;
   ~monitor() { stop(); }
@@ -193,13 +195,17 @@ class monitor {
       switch (id) {
         case ZMQ_EVENT_ACCEPTED:
         case ZMQ_EVENT_CONNECTED:
-          open_.insert(value);
-          break;
-        case ZMQ_EVENT_DISCONNECTED:
-          open_.erase(value);
+          pending_.insert(value);
           break;
         case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
           ++handshakes_;
+          ++unattributed_;
+          attribute();
+          break;
+        case ZMQ_EVENT_DISCONNECTED:
+          if (handshaken_.erase(value) == 0 && pending_.erase(value) != 0)
+            unattributed_ = std::min(unattributed_, pending_.size());
+          attribute();
           break;
         default:
           break;
@@ -208,16 +214,35 @@ class monitor {
   }
 
   // Connections open now (handshaken or not).
-  std::size_t open() const noexcept { return open_.size(); }
-  const std::set<std::uint32_t>& open_fds() const noexcept { return open_; }
+  std::size_t open() const noexcept { return pending_.size() + handshaken_.size(); }
+  std::set<std::uint32_t> open_fds() const {
+    std::set<std::uint32_t> all = pending_;
+    all.insert(handshaken_.begin(), handshaken_.end());
+    return all;
+  }
+  // Connections open now that completed their handshake, counting doubtful ones in: a peer that
+  // connects and never handshakes (a port scanner, a wrong key) is not among them once told
+  // apart, which ZeroMQ's handshake timeout guarantees within handshake_ivl.
+  std::size_t established() const noexcept { return handshaken_.size() + unattributed_; }
   // Handshakes that ever succeeded.
   std::size_t handshakes() const noexcept { return handshakes_; }
   ::zmq::socket_t& socket() noexcept { return sock_; }
 
  private:
+  // The handshake event carries no descriptor: it is pinned on a connection when only one is
+  // pending, or when every pending one must have succeeded; until then it stays unattributed.
+  void attribute() {
+    if (unattributed_ == 0 || unattributed_ < pending_.size()) return;
+    handshaken_.insert(pending_.begin(), pending_.end());
+    pending_.clear();
+    unattributed_ = 0;
+  }
+
   ::zmq::socket_t sock_;
   void* watched_;
-  std::set<std::uint32_t> open_;
+  std::set<std::uint32_t> pending_;     // accepted or connected, handshake not known to be done
+  std::set<std::uint32_t> handshaken_;  // known to have completed the handshake
+  std::size_t unattributed_ = 0;        // successes not yet pinned on one of pending_
   std::size_t handshakes_ = 0;
 };
 
@@ -276,11 +301,16 @@ class link_base {
         inproc_(eps_.front().scheme == "inproc"),
         sock_(ctx_.get(), socket_type()) {
     try {
-      configure();
-      if (!inproc_) monitor_.emplace(ctx_.get(), sock_);
-      attach();
-    } catch (const ::zmq::error_t& e) {
-      throw transport_error("brine: cannot open " + urls_of(eps_) + ": " + e.what());
+      try {
+        configure();
+        if (!inproc_) monitor_.emplace(ctx_.get(), sock_);
+        attach();
+      } catch (const ::zmq::error_t& e) {
+        throw transport_error("brine: cannot open " + urls_of(eps_) + ": " + e.what());
+      }
+    } catch (...) {
+      if (!zap_domain_.empty()) zap_forget(zap_domain_);  // no destructor runs for us
+      throw;
     }
     if (inproc_) inproc_add(eps_.front().address, sending_);
     connect_by_ = transport::after(opts_.connect_timeout);
@@ -387,6 +417,9 @@ class link_base {
                                                 opts_.decode_limits.max_frame, INT64_MAX)));
     }
     sock_.set(::zmq::sockopt::ipv6, 1);  // tcp://[::1]:port and IPv6 hosts
+    // A peer that connects but never completes the handshake is dropped after this; until then
+    // it may hold back the end of a stream (see monitor::established).
+    sock_.set(::zmq::sockopt::handshake_ivl, 3000);
     // A peer host that vanishes (no FIN ever arrives) is noticed in about 20 s by TCP
     // keepalive. Not ZMTP heartbeats: a receiver whose queue is full stops reading, misses
     // the pings, and its healthy but slow connection would be dropped with data in it.
@@ -522,7 +555,7 @@ class zmq_sender final : public transport::sender_link, link_base {
   std::size_t peers() {
     if (pattern_ == pattern::pubsub) return joined_;
     if (inproc_) return inproc_get(eps_.front().address).receivers_open;
-    return std::min(monitor_->open(), monitor_->handshakes());
+    return monitor_->established();
   }
 
   void housekeeping_all() {
@@ -603,7 +636,7 @@ class zmq_receiver final : public transport::receiver_link, link_base {
       inproc_count c = inproc_get(eps_.front().address);
       return c.senders_ever >= need && c.senders_open == 0;
     }
-    return monitor_->handshakes() >= need && monitor_->open() == 0;
+    return monitor_->handshakes() >= need && monitor_->established() == 0;
   }
 
   bool wanted(std::string_view topic) const {
