@@ -106,12 +106,27 @@ class shm_sender final : public transport::sender_link {
   ~shm_sender() override { close(); }
 
   std::span<std::byte> prepare(std::size_t size) override {
+    in_slot_.reset();
+    if (!closed_ && size <= payload()) {
+      // A receiver has a free slot now: the frame is encoded straight into it.
+      if (std::optional<std::uint32_t> r = pick_receiver()) {
+        in_slot_ = r;
+        in_slot_size_ = size;
+        return {free_slot(*r) + slot_header_size, size};
+      }
+    }
     staging_.resize(size);
     return staging_;
   }
 
   bool commit(std::string_view, deadline until) override {
     if (closed_) throw channel_closed("brine: send on a closed channel");
+    if (in_slot_) {
+      std::uint32_t r = *in_slot_;
+      in_slot_.reset();
+      publish(r, free_slot(r), in_slot_size_, 0);
+      return true;
+    }
     std::optional<std::uint32_t> r;
     participant& self = seg_.sender(index_);
     if (!wait_for(self, until, [&] { return (r = pick_receiver()).has_value(); })) return false;
@@ -175,7 +190,6 @@ class shm_sender final : public transport::sender_link {
   }
 
   void write_message(std::uint32_t r, std::span<const std::byte> bytes) {
-    ring_header& ring = seg_.ring(index_, r);
     participant& self = seg_.sender(index_);
     participant& peer = seg_.receiver(r);
     std::size_t at = 0;
@@ -188,15 +202,24 @@ class shm_sender final : public transport::sender_link {
         if (room(r) == 0) throw transport_error("brine: " + url_ + ": receiver left mid-message");
       }
       std::size_t n = std::min(payload(), bytes.size() - at);
-      std::byte* slot =
-          seg_.slot(index_, r, static_cast<std::uint32_t>(tails_[r] & (seg_.shape().slots - 1)));
-      slot_header h{static_cast<std::uint32_t>(n), at + n < bytes.size() ? flag_more : 0};
-      std::memcpy(slot, &h, sizeof h);
+      std::byte* slot = free_slot(r);
       std::memcpy(slot + slot_header_size, bytes.data() + at, n);
       at += n;
-      ring.tail.store(++tails_[r], std::memory_order_release);
-      ring_bell(peer);
+      publish(r, slot, n, at < bytes.size() ? flag_more : 0);
     } while (at < bytes.size());
+  }
+
+  // The slot the next message toward `r` goes into (room(r) > 0).
+  std::byte* free_slot(std::uint32_t r) const {
+    return seg_.slot(index_, r, static_cast<std::uint32_t>(tails_[r] & (seg_.shape().slots - 1)));
+  }
+
+  // Writes the slot header and makes the slot visible to the receiver.
+  void publish(std::uint32_t r, std::byte* slot, std::size_t size, std::uint32_t flags) {
+    slot_header h{static_cast<std::uint32_t>(size), flags};
+    std::memcpy(slot, &h, sizeof h);
+    seg_.ring(index_, r).tail.store(++tails_[r], std::memory_order_release);
+    ring_bell(seg_.receiver(r));
   }
 
   std::string url_;
@@ -205,6 +228,8 @@ class shm_sender final : public transport::sender_link {
   std::uint32_t next_ = 0;
   std::vector<std::uint64_t> tails_;
   std::vector<std::byte> staging_;
+  std::optional<std::uint32_t> in_slot_;  // the receiver whose slot prepare() handed out
+  std::size_t in_slot_size_ = 0;
   bool closed_ = false;
 };
 
