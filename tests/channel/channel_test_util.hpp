@@ -10,9 +10,11 @@
 #include <chrono>
 #include <cstdio>
 #include <exception>
+#include <optional>
 #include <string>
 #include <thread>
 
+#include "brine/channel.hpp"
 #include "brine/transport.hpp"
 
 namespace test {
@@ -69,6 +71,23 @@ inline int wait_child(pid_t pid, std::chrono::milliseconds timeout = std::chrono
       return -1;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
+/// Receives until end of stream, passing each value to `fn`. Returns false if a message or the
+/// end took longer than `patience`: the end must come, never a hang.
+template <class T, class Fn>
+bool drain(brine::receiver<T>& rx, Fn fn,
+           std::chrono::milliseconds patience = std::chrono::seconds(20)) {
+  for (;;) {
+    std::optional<T> v;
+    try {
+      v = rx.recv_for(patience);
+    } catch (const brine::channel_closed&) {
+      return true;
+    }
+    if (!v) return false;
+    fn(*v);
   }
 }
 

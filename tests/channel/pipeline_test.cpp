@@ -244,18 +244,11 @@ TEST_CASE("pull: a sender killed mid-stream ends the stream with a gapless prefi
     }
     ::kill(kid, SIGKILL);
     REQUIRE(test::wait_child(kid) == 128 + SIGKILL);
-    bool ended = false;
-    while (!ended) {
-      try {
-        auto j = rx.recv_for(20s);
-        REQUIRE(j);  // the end must come promptly, not a timeout
-        REQUIRE(j->id == next);
-        REQUIRE(valid(*j));
-        ++next;
-      } catch (const brine::channel_closed&) {
-        ended = true;
-      }
-    }
+    REQUIRE(test::drain(rx, [&](const job& j) {
+      REQUIRE(j.id == next);
+      REQUIRE(valid(j));
+      ++next;
+    }));
     REQUIRE(rx.done());
   }
 }
@@ -398,21 +391,13 @@ TEST_CASE("pull: end of stream never overtakes a message, whatever the timing",
         });  // tx closes as the thread ends, at once after its last send
       }
       std::vector<std::uint64_t> got(3, 0);
-      bool ended = false;
-      while (!ended) {
-        try {
-          auto v = rx.recv_for(20s);
-          INFO("round " << round << " got " << got[0] << "," << got[1] << "," << got[2] << " of "
-                        << counts[0] << "," << counts[1] << "," << counts[2]);
-          REQUIRE(v);  // never a hang: the end comes
-          std::uint64_t s = *v >> 32;
-          REQUIRE(s < 3);
-          REQUIRE((*v & 0xffffffffu) == got[s]);
-          ++got[s];
-        } catch (const brine::channel_closed&) {
-          ended = true;
-        }
-      }
+      INFO("round " << round);
+      REQUIRE(test::drain(rx, [&](std::uint64_t v) {
+        std::uint64_t s = v >> 32;
+        REQUIRE(s < 3);
+        REQUIRE((v & 0xffffffffu) == got[s]);
+        ++got[s];
+      }));
       for (auto& t : senders)
         t.join();
       REQUIRE(got == counts);
@@ -439,16 +424,10 @@ TEST_CASE("pull: inproc senders in threads end the stream after their last messa
     });
     int count = 0;
     long sum = 0;
-    while (true) {
-      try {
-        auto v = rx.recv_for(20s);
-        REQUIRE(v);
-        sum += *v;
-        ++count;
-      } catch (const brine::channel_closed&) {
-        break;
-      }
-    }
+    REQUIRE(test::drain(rx, [&](int v) {
+      sum += v;
+      ++count;
+    }));
     a.join();
     b.join();
     REQUIRE(count == 150);
@@ -471,16 +450,10 @@ TEST_CASE("push: a process that returns from main delivers what it sent",
     std::exit(0);
   }
   std::uint64_t next = 0;
-  while (true) {
-    try {
-      auto v = rx.recv_for(20s);
-      REQUIRE(v);
-      REQUIRE(*v == next++);
-      if (next % 2000 == 0) std::this_thread::sleep_for(5ms);
-    } catch (const brine::channel_closed&) {
-      break;
-    }
-  }
+  REQUIRE(test::drain(rx, [&](std::uint64_t v) {
+    REQUIRE(v == next++);
+    if (next % 2000 == 0) std::this_thread::sleep_for(5ms);
+  }));
   REQUIRE(next == 20000);
   REQUIRE(test::wait_child(kid) == 0);
 }

@@ -211,17 +211,10 @@ TEST_CASE("shm: a sender killed mid-stream ends the stream with a gapless prefix
     }
     ::kill(kid, SIGKILL);
     REQUIRE(test::wait_child(kid) == 128 + SIGKILL);
-    bool ended = false;
-    while (!ended) {
-      try {
-        auto it = rx.recv_for(20s);
-        REQUIRE(it);
-        REQUIRE(it->id == next++);
-        REQUIRE(valid(*it));
-      } catch (const brine::channel_closed&) {
-        ended = true;
-      }
-    }
+    REQUIRE(test::drain(rx, [&](const item& it) {
+      REQUIRE(it.id == next++);
+      REQUIRE(valid(it));
+    }));
   }
 }
 
