@@ -17,10 +17,7 @@
 #include <utility>
 #include <vector>
 
-#if BRINE_BENCH_HAVE_CLI11
-#include <CLI/CLI.hpp>
-#endif
-
+#include "common/cli.hpp"
 #include "common/harness.hpp"
 #include "peers.hpp"
 #include "process.hpp"
@@ -41,12 +38,6 @@ constexpr double throughput_target = 0.95;  // brine msg/s over raw, at least
 constexpr double latency_target = 1.05;     // brine median round trip over raw, at most
 
 constexpr unsigned run_limit_seconds = 60;
-
-struct config {
-  std::string json;
-  bool quick = false;
-  std::vector<std::string> cases;
-};
 
 // How much each measurement does; full or --quick.
 struct plan {
@@ -251,10 +242,7 @@ void report_latency(json_report& report, const message_size& s, const latency_re
 
 void run(const config& cfg) {
   plan pl = plan::make(cfg.quick);
-  auto wanted = [&](std::string_view name) {
-    return cfg.cases.empty() ||
-           std::find(cfg.cases.begin(), cfg.cases.end(), name) != cfg.cases.end();
-  };
+  auto wanted = [&](std::string_view name) { return cfg.wants(std::string(name)); };
   std::unique_ptr<peer> raw = make_zmq_peer();
   std::unique_ptr<peer> brine = make_brine_peer();
   json_report report("channels");
@@ -315,61 +303,17 @@ std::vector<std::string> size_names() {
   return out;
 }
 
-#if !BRINE_BENCH_HAVE_CLI11
-constexpr const char* usage =
-    "usage: brine-bench-channels [--json FILE] [--quick] [--case SIZE]...\n"
-    "  --json FILE   also write the results as JSON to FILE\n"
-    "  --quick       few messages (smoke test)\n"
-    "  --case SIZE   run only this message size (64B, 1KiB, 64KiB, 1MiB); repeatable\n";
-
-// Without CLI11: the same options, parsed by hand.
-int parse_args(int argc, char** argv, config& cfg) {
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) fail(std::string(arg) + " needs a value");
-      return argv[++i];
-    };
-    if (arg == "--help" || arg == "-h") {
-      std::fputs(usage, stdout);
-      return 0;
-    } else if (arg == "--quick") {
-      cfg.quick = true;
-    } else if (arg == "--json") {
-      cfg.json = value();
-    } else if (arg == "--case") {
-      cfg.cases.push_back(value());
-    } else {
-      std::fprintf(stderr, "unknown argument %s\n%s", argv[i], usage);
-      return 2;
-    }
-  }
-  std::vector<std::string> known = size_names();
-  for (const auto& c : cfg.cases) {
-    if (std::find(known.begin(), known.end(), c) == known.end())
-      fail("unknown case " + c + " (64B, 1KiB, 64KiB, 1MiB)");
-  }
-  return -1;
-}
-#endif
-
 }  // namespace
 }  // namespace brine::bench
 
 int main(int argc, char** argv) {
   using namespace brine::bench;
   config cfg;
-#if BRINE_BENCH_HAVE_CLI11
-  CLI::App app("throughput and latency of brine channels against raw cppzmq");
-  app.add_option("--json", cfg.json, "also write the results as JSON to FILE")->type_name("FILE");
-  app.add_flag("--quick", cfg.quick, "few messages (smoke test)");
-  app.add_option("--case", cfg.cases, "run only this message size; repeatable")
-      ->type_name("SIZE")
-      ->check(CLI::IsMember(size_names()));
-  CLI11_PARSE(app, argc, argv);
-#else
-  if (int rc = parse_args(argc, argv, cfg); rc >= 0) return rc;
-#endif
+  if (int rc = parse_command_line(argc, argv,
+                                  "throughput and latency of brine channels against raw cppzmq",
+                                  "size", size_names(), cfg);
+      rc >= 0)
+    return rc;
   try {
     run(cfg);
   } catch (const std::exception& e) {

@@ -14,13 +14,10 @@
 #include <string_view>
 #include <vector>
 
-#if BRINE_BENCH_HAVE_CLI11
-#include <CLI/CLI.hpp>
-#endif
-
 #include "brine_cases.hpp"
 #include "cases.hpp"
 #include "codecs.hpp"
+#include "common/cli.hpp"
 #include "common/harness.hpp"
 
 namespace brine::bench {
@@ -28,12 +25,6 @@ namespace {
 
 constexpr std::string_view case_names[] = {"monster",   "records", "doubles", "map",
                                            "evolvable", "variant", "poly"};
-
-struct config {
-  std::string json;
-  bool quick = false;
-  std::vector<std::string> cases;
-};
 
 struct row {
   std::string impl;
@@ -193,10 +184,7 @@ void run(const config& cfg) {
   std::printf(" memcpy; enc x / dec x = impl time / brine time (median)\n\n");
   print_header();
 
-  auto wanted = [&](std::string_view name) {
-    return cfg.cases.empty() ||
-           std::find(cfg.cases.begin(), cfg.cases.end(), name) != cfg.cases.end();
-  };
+  auto wanted = [&](std::string_view name) { return cfg.wants(std::string(name)); };
   if (wanted("monster")) run_case("monster", make_monsters(), opt, report);
   if (wanted("records")) run_case("records", make_records(), opt, report);
   if (wanted("doubles")) run_case("doubles", make_doubles(), opt, report);
@@ -211,64 +199,17 @@ void run(const config& cfg) {
   }
 }
 
-#if !BRINE_BENCH_HAVE_CLI11
-bool known_case(std::string_view name) {
-  return std::find(std::begin(case_names), std::end(case_names), name) != std::end(case_names);
-}
-
-constexpr const char* usage =
-    "usage: brine-bench-codec [--json FILE] [--quick] [--case NAME]...\n"
-    "  --json FILE   also write the results as JSON to FILE\n"
-    "  --quick       few repetitions (smoke test)\n"
-    "  --case NAME   run only this case (monster, records, doubles, map); repeatable\n";
-
-// Without CLI11: the same options, parsed by hand.
-int parse_args(int argc, char** argv, config& cfg) {
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) fail(std::string(arg) + " needs a value");
-      return argv[++i];
-    };
-    if (arg == "--help" || arg == "-h") {
-      std::fputs(usage, stdout);
-      return 0;
-    } else if (arg == "--quick") {
-      cfg.quick = true;
-    } else if (arg == "--json") {
-      cfg.json = value();
-    } else if (arg == "--case") {
-      cfg.cases.push_back(value());
-    } else {
-      std::fprintf(stderr, "unknown argument %s\n%s", argv[i], usage);
-      return 2;
-    }
-  }
-  for (const auto& c : cfg.cases) {
-    if (!known_case(c)) fail("unknown case " + c + " (monster, records, doubles, map)");
-  }
-  return -1;
-}
-#endif
-
 }  // namespace
 }  // namespace brine::bench
 
 int main(int argc, char** argv) {
   using namespace brine::bench;
   config cfg;
-#if BRINE_BENCH_HAVE_CLI11
-  CLI::App app("encode/decode time and size of brine and its peers");
-  app.add_option("--json", cfg.json, "also write the results as JSON to FILE")->type_name("FILE");
-  app.add_flag("--quick", cfg.quick, "few repetitions (smoke test)");
-  app.add_option("--case", cfg.cases, "run only this case; repeatable")
-      ->type_name("NAME")
-      ->check(
-          CLI::IsMember(std::vector<std::string>(std::begin(case_names), std::end(case_names))));
-  CLI11_PARSE(app, argc, argv);
-#else
-  if (int rc = parse_args(argc, argv, cfg); rc >= 0) return rc;
-#endif
+  if (int rc = parse_command_line(
+          argc, argv, "encode/decode time and size of brine and its peers", "case",
+          std::vector<std::string>(std::begin(case_names), std::end(case_names)), cfg);
+      rc >= 0)
+    return rc;
   try {
     run(cfg);
   } catch (const std::exception& e) {
