@@ -233,3 +233,30 @@ TEST_CASE("shm: a stale segment left by dead processes is replaced", "[shm][proc
   tx.send(2);
   REQUIRE(rx.recv_for(1s) == 2);  // a fresh segment: the dead one's message is gone with it
 }
+
+TEST_CASE("shm: a receiver's place and queue pass to the next receiver when it dies",
+          "[shm][process]") {
+  std::string url = shm_url("dead-receiver");
+  brine::channel_options o;
+  o.high_water_mark = 16;
+  auto tx = brine::push<std::uint64_t>(url, o);
+  pid_t kid = test::spawn([&] {
+    auto rx = brine::pull<std::uint64_t>(url, o);
+    (void)rx.recv();  // takes one message, then dies with the rest queued
+    ::kill(::getpid(), SIGKILL);
+  });
+  REQUIRE(tx.wait_peers(1, 20s));
+  std::uint64_t sent = 0;
+  while (tx.send_for(sent, 300ms))
+    ++sent;  // fills its ring: 1 taken + 16 queued
+  REQUIRE(test::wait_child(kid) == 128 + SIGKILL);
+  REQUIRE(sent == 17);
+  auto rx = brine::pull<std::uint64_t>(url, o);  // joins in the dead one's place
+  tx.close();
+  std::vector<std::uint64_t> got;
+  REQUIRE(test::drain(rx, [&](std::uint64_t v) { got.push_back(v); }));
+  // Everything but the message the dead receiver took is delivered, in order.
+  REQUIRE(got.size() == 16);
+  for (std::size_t i = 0; i < got.size(); ++i)
+    REQUIRE(got[i] == i + 1);
+}

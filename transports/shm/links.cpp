@@ -186,7 +186,24 @@ class shm_sender final : public transport::sender_link {
         return r;
       }
     }
+    reclaim_dead_receivers();
     return std::nullopt;
+  }
+
+  // Every ring is full: if that is because a receiver died, free its place, so that the next
+  // receiver to join takes it over with the messages queued in its rings. Asked of the OS at
+  // most every liveness_every.
+  void reclaim_dead_receivers() {
+    auto now = clock::now();
+    if (now - last_liveness_ < liveness_every) return;
+    last_liveness_ = now;
+    for (std::uint32_t r = 0; r < seg_.shape().max_receivers; ++r) {
+      participant& p = seg_.receiver(r);
+      std::uint32_t owner = p.owner.load(std::memory_order_acquire);
+      if (owner == 0 || process_id{owner, p.start_time.load()}.alive()) continue;
+      p.state.store(3, std::memory_order_release);
+      p.owner.compare_exchange_strong(owner, 0, std::memory_order_acq_rel);
+    }
   }
 
   void write_message(std::uint32_t r, std::span<const std::byte> bytes) {
@@ -229,6 +246,7 @@ class shm_sender final : public transport::sender_link {
   std::vector<std::uint64_t> tails_;
   std::vector<std::byte> staging_;
   std::optional<std::uint32_t> in_slot_;  // the receiver whose slot prepare() handed out
+  clock::time_point last_liveness_{};
   std::size_t in_slot_size_ = 0;
   bool closed_ = false;
 };

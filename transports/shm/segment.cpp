@@ -226,12 +226,16 @@ std::byte* segment::slot(std::uint32_t s, std::uint32_t r, std::uint32_t i) cons
 std::uint32_t segment::join(side s) {
   process_id me = process_id::self();
   std::uint32_t n = s == side::sender ? shape_.max_senders : shape_.max_receivers;
+  // A receiver first takes the place of a dead one, inheriting the messages queued toward it;
+  // a sender first takes a free place. Either then takes what remains.
+  bool dead_first = s == side::receiver;
   for (int pass = 0; pass < 2; ++pass) {
+    bool want_dead = (pass == 0) == dead_first;
     for (std::uint32_t i = 0; i < n; ++i) {
       participant& p = s == side::sender ? sender(i) : receiver(i);
       std::uint32_t owner = p.owner.load(std::memory_order_acquire);
-      // First pass: free slots only; second pass: slots of dead processes too.
-      if (owner != 0 && (pass == 0 || process_id{owner, p.start_time.load()}.alive())) continue;
+      bool dead = owner != 0 && !process_id{owner, p.start_time.load()}.alive();
+      if (want_dead ? !dead : owner != 0) continue;
       if (!p.owner.compare_exchange_strong(owner, me.pid, std::memory_order_acq_rel)) continue;
       p.start_time.store(me.start_time, std::memory_order_relaxed);
       p.generation.fetch_add(1, std::memory_order_relaxed);
