@@ -59,12 +59,12 @@ bool geometry_ok(const geometry& g) {
 
 process_id process_id::self() {
   static const process_id me = [] {
-    auto pid = static_cast<std::uint32_t>(::getpid());
-    return process_id{pid, start_time_of(pid)};
+    auto mine = static_cast<std::uint32_t>(::getpid());
+    return process_id{mine, start_time_of(mine)};
   }();
   // After fork() the cached identity is the parent's.
-  auto pid = static_cast<std::uint32_t>(::getpid());
-  if (pid != me.pid) return process_id{pid, start_time_of(pid)};
+  auto now = static_cast<std::uint32_t>(::getpid());
+  if (now != me.pid) return process_id{now, start_time_of(now)};
   return me;
 }
 
