@@ -48,27 +48,27 @@ class brine_impl final : public impl {
     return text;
   }
 
-  void echo(const run_context& ctx, const payload& p, std::size_t count) override {
+  void echo(const run_context& ctx, const payload& p) override {
     auto rx = brine::pull<value_type>(url(ctx, "ping"));
     ctx.meet();
     auto tx = brine::push<value_type>(url(ctx, "pong"));
     value_type v;
-    for (std::size_t i = 0; i < count; ++i) {
+    echo_until_told(ctx, [&] {
       rx.recv_into(v);
       tx.send(v);
-    }
+    });
     check(v, p);
     ctx.meet();
   }
 
   std::vector<double> ping(const run_context& ctx, const payload& p, std::size_t warmup,
-                           std::size_t count) override {
+                           std::size_t count, std::chrono::nanoseconds limit) override {
     auto rx = brine::pull<value_type>(url(ctx, "pong"));
     note_segment_size(ctx, "pong");
     ctx.meet();
     auto tx = brine::push<value_type>(url(ctx, "ping"));
     value_type v;
-    std::vector<double> ns = time_round_trips(warmup, count, [&] {
+    std::vector<double> ns = time_round_trips(ctx, warmup, count, limit, [&] {
       tx.send(p.value);
       rx.recv_into(v);
     });
@@ -77,27 +77,22 @@ class brine_impl final : public impl {
     return ns;
   }
 
-  void stream_send(const run_context& ctx, const payload& p, std::size_t count) override {
+  void stream_send(const run_context& ctx, const payload& p) override {
     ctx.meet();
     auto tx = brine::push<value_type>(url(ctx, "stream"));
-    for (std::size_t i = 0; i < count; ++i)
-      tx.send(p.value);
+    send_until_told(ctx, [&] { tx.send(p.value); });
     ctx.meet();
   }
 
-  std::chrono::nanoseconds stream_receive(const run_context& ctx, const payload& p,
-                                          std::size_t count) override {
+  stream_count stream_receive(const run_context& ctx, const payload& p,
+                              std::chrono::nanoseconds limit) override {
     auto rx = brine::pull<value_type>(url(ctx, "stream"));
     ctx.meet();
     value_type v;
-    rx.recv_into(v);
-    auto start = bench_clock::now();
-    for (std::size_t i = 1; i < count; ++i)
-      rx.recv_into(v);
-    std::chrono::nanoseconds elapsed = bench_clock::now() - start;
+    stream_count c = receive_for(ctx, p.frame.size(), limit, [&] { rx.recv_into(v); });
     check(v, p);
     ctx.meet();
-    return elapsed;
+    return c;
   }
 
   void idle_send(const run_context& ctx, const payload& p, std::chrono::nanoseconds idle) override {

@@ -84,31 +84,32 @@ class floor_impl final : public impl {
   bool streams() const override { return copy_; }
   bool idles() const override { return false; }
 
-  void echo(const run_context& ctx, const payload& p, std::size_t count) override {
-    layout l(ctx, p.frame.size());
-    std::vector<std::byte> got(p.frame.size());
-    std::size_t n = p.frame.size();
-    ctx.meet();
-    for (std::uint64_t i = 1; i <= count; ++i) {
-      spin_until(*l.a, i);
-      if (copy_) {
-        std::memcpy(got.data(), l.buffers, n);
-        std::memcpy(l.buffers + l.stride, got.data(), n);
-      }
-      l.b->seq.store(i, std::memory_order_release);
-    }
-    if (copy_) check(got.data(), p);
-    ctx.meet();
-  }
-
-  std::vector<double> ping(const run_context& ctx, const payload& p, std::size_t warmup,
-                           std::size_t count) override {
+  void echo(const run_context& ctx, const payload& p) override {
     layout l(ctx, p.frame.size());
     std::vector<std::byte> got(p.frame.size());
     std::size_t n = p.frame.size();
     ctx.meet();
     std::uint64_t i = 0;
-    std::vector<double> ns = time_round_trips(warmup, count, [&] {
+    echo_until_told(ctx, [&] {
+      spin_until(*l.a, ++i);
+      if (copy_) {
+        std::memcpy(got.data(), l.buffers, n);
+        std::memcpy(l.buffers + l.stride, got.data(), n);
+      }
+      l.b->seq.store(i, std::memory_order_release);
+    });
+    if (copy_) check(got.data(), p);
+    ctx.meet();
+  }
+
+  std::vector<double> ping(const run_context& ctx, const payload& p, std::size_t warmup,
+                           std::size_t count, std::chrono::nanoseconds limit) override {
+    layout l(ctx, p.frame.size());
+    std::vector<std::byte> got(p.frame.size());
+    std::size_t n = p.frame.size();
+    ctx.meet();
+    std::uint64_t i = 0;
+    std::vector<double> ns = time_round_trips(ctx, warmup, count, limit, [&] {
       ++i;
       if (copy_) std::memcpy(l.buffers, p.frame.data(), n);
       l.a->seq.store(i, std::memory_order_release);
@@ -120,45 +121,45 @@ class floor_impl final : public impl {
     return ns;
   }
 
-  void stream_send(const run_context& ctx, const payload& p, std::size_t count) override {
+  // The stream: line a is the sender's tail (messages published), line b the receiver's head
+  // (messages consumed). Each side reads the other's line only when its last reading says the
+  // ring is full (sender) or empty (receiver).
+  void stream_send(const run_context& ctx, const payload& p) override {
     layout l(ctx, p.frame.size());
     std::uint64_t slots = ring_slots(p.frame.size());
-    std::uint64_t head = 0;  // the receiver's, as last read
+    std::uint64_t i = 0;
+    std::uint64_t head = 0;
     ctx.meet();
-    for (std::uint64_t i = 0; i < count; ++i) {
+    send_until_told(ctx, [&] {
       while (i - head >= slots) {
         head = l.b->seq.load(std::memory_order_acquire);
         cpu_relax();
       }
       std::memcpy(l.buffers + (i % slots) * l.stride, p.frame.data(), p.frame.size());
-      l.a->seq.store(i + 1, std::memory_order_release);
-    }
+      l.a->seq.store(++i, std::memory_order_release);
+    });
     ctx.meet();
   }
 
-  std::chrono::nanoseconds stream_receive(const run_context& ctx, const payload& p,
-                                          std::size_t count) override {
+  stream_count stream_receive(const run_context& ctx, const payload& p,
+                              std::chrono::nanoseconds limit) override {
     layout l(ctx, p.frame.size());
     std::uint64_t slots = ring_slots(p.frame.size());
     std::vector<std::byte> got(p.frame.size());
-    std::uint64_t tail = 0;  // the sender's, as last read
-    auto receive = [&](std::uint64_t i) {
+    std::uint64_t i = 0;
+    std::uint64_t tail = 0;
+    ctx.meet();
+    stream_count c = receive_for(ctx, p.frame.size(), limit, [&] {
       while (tail <= i) {
         tail = l.a->seq.load(std::memory_order_acquire);
         if (tail <= i) cpu_relax();
       }
       std::memcpy(got.data(), l.buffers + (i % slots) * l.stride, got.size());
-      l.b->seq.store(i + 1, std::memory_order_release);
-    };
-    ctx.meet();
-    receive(0);
-    auto start = bench_clock::now();
-    for (std::uint64_t i = 1; i < count; ++i)
-      receive(i);
-    std::chrono::nanoseconds elapsed = bench_clock::now() - start;
+      l.b->seq.store(++i, std::memory_order_release);
+    });
     check(got.data(), p);
     ctx.meet();
-    return elapsed;
+    return c;
   }
 
  private:

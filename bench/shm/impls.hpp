@@ -7,6 +7,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -39,6 +40,12 @@ struct idle_result {
   double wake_ns = 0;  // from the sender's send to the receiver's return (one way, after idling)
 };
 
+/// What a stream's receiver counted: messages after the first, until it called time.
+struct stream_count {
+  std::uint64_t messages = 0;
+  std::chrono::nanoseconds elapsed{};
+};
+
 /// One implementation of the benchmarked patterns.
 class impl {
  public:
@@ -54,31 +61,32 @@ class impl {
   virtual std::string notes() const { return {}; }
 
   /// Bytes of shared mapping a run with frames of `frame` bytes needs.
-  virtual std::size_t area_bytes(std::size_t) const { return 64; }
+  virtual std::size_t area_bytes(std::size_t) const { return 0; }
   virtual bool streams() const { return true; }
   virtual bool idles() const { return true; }
 
-  /// Opens its ends, meets, answers each of `count` messages with one of the same size, meets
-  /// again.
-  virtual void echo(const run_context& ctx, const payload& p, std::size_t count) = 0;
-  /// Opens its ends, meets, runs `warmup + count` round trips, meets again, and returns the last
-  /// `count` round-trip times in ns.
+  /// Opens its ends, meets, answers every message with one of the same size until it has
+  /// answered as many as the pinger says it sends (echo_until_told), meets again.
+  virtual void echo(const run_context& ctx, const payload& p) = 0;
+  /// Opens its ends, meets, runs `warmup` round trips and then `count` timed ones, fewer if
+  /// `limit` passes first (time_round_trips), meets again; returns the timed round trips in ns.
   virtual std::vector<double> ping(const run_context& ctx, const payload& p, std::size_t warmup,
-                                   std::size_t count) = 0;
+                                   std::size_t count, std::chrono::nanoseconds limit) = 0;
 
-  /// Meets, opens, sends `count` messages, meets again (the receiver has them all), closes.
-  virtual void stream_send(const run_context&, const payload&, std::size_t) {}
-  /// Opens, meets, receives `count` messages (checking the last), meets again, and returns the
-  /// time from the first message to the last.
-  virtual std::chrono::nanoseconds stream_receive(const run_context&, const payload&, std::size_t) {
+  /// Meets, opens, sends until the receiver calls time (send_until_told), meets again, closes.
+  virtual void stream_send(const run_context&, const payload&) {}
+  /// Opens, meets, receives for `limit` from the first message (receive_for), checks the last,
+  /// meets again.
+  virtual stream_count stream_receive(const run_context&, const payload&,
+                                      std::chrono::nanoseconds) {
     return {};
   }
 
-  /// Meets, opens, meets again, stays idle for `idle`, stamps the time (idle_stamp) and sends one
-  /// message, meets a third time and closes.
+  /// Meets, opens, meets again, stays idle for `idle`, then stamps the time and sends one message
+  /// (idle_then_send), meets a third time and closes.
   virtual void idle_send(const run_context&, const payload&, std::chrono::nanoseconds) {}
-  /// Opens, meets, meets again, then times one blocking receive (measure_idle_receive), meets a
-  /// third time and closes.
+  /// Opens, meets, then times one blocking receive (measure_idle_receive), meets a third time and
+  /// closes.
   virtual idle_result idle_receive(const run_context&, const payload&) { return {}; }
 
  private:
@@ -93,21 +101,90 @@ std::unique_ptr<impl> make_zmq_impl();
 
 // ---- helpers the implementations share ----
 
-/// Runs `warmup + count` calls of `round_trip` and returns the last `count` durations in ns. The
-/// clock is read once per round trip (each sample ends where the next begins), so every sample
-/// carries the cost of one clock read.
+/// The pinger's loop: up to `warmup` round trips, then up to `count` timed ones. Either phase
+/// ends early once it has taken `limit` (the timed one after at least 10 round trips). Before the
+/// last round trip it stores how many it runs in all (run_control::total), so that the echoer
+/// stops after answering that one. The clock is read once per round trip (each sample ends where
+/// the next begins): every sample carries the cost of one clock read. Returns the timed round
+/// trips in ns.
 template <class F>
-std::vector<double> time_round_trips(std::size_t warmup, std::size_t count, F&& round_trip) {
+std::vector<double> time_round_trips(const run_context& ctx, std::size_t warmup, std::size_t count,
+                                     std::chrono::nanoseconds limit, F&& round_trip) {
+  std::size_t at_least = std::min<std::size_t>(count, 10);
   std::vector<double> ns;
   ns.reserve(count);
   auto last = bench_clock::now();
-  for (std::size_t i = 0; i < warmup + count; ++i) {
+  auto phase_start = last;
+  bool warming = warmup > 0;
+  for (std::size_t i = 0;; ++i) {
+    if (warming && (i >= warmup || last - phase_start > limit)) {
+      warming = false;
+      phase_start = last;
+    }
+    bool final = !warming && (ns.size() + 1 >= count ||
+                              (ns.size() + 1 >= at_least && last - phase_start > limit));
+    if (final) ctx.control->total.store(i + 1, std::memory_order_release);
     round_trip();
     auto now = bench_clock::now();
-    if (i >= warmup) ns.push_back(std::chrono::duration<double, std::nano>(now - last).count());
+    if (!warming) ns.push_back(std::chrono::duration<double, std::nano>(now - last).count());
     last = now;
+    if (final) return ns;
   }
-  return ns;
+}
+
+/// The echoer's loop: calls `answer_one` (receive a message, send one back) until it has answered
+/// as many as the pinger said it sends.
+template <class F>
+void echo_until_told(const run_context& ctx, F&& answer_one) {
+  for (std::uint64_t n = 1;; ++n) {
+    answer_one();
+    std::uint64_t total = ctx.control->total.load(std::memory_order_acquire);
+    if (total != 0 && n >= total) return;
+  }
+}
+
+/// A stream sender's loop: calls `send_one` until the receiver calls time, then stores how many
+/// messages it sends in all and sends one more, so that a receiver blocked in a receive always
+/// gets one.
+template <class F>
+void send_until_told(const run_context& ctx, F&& send_one) {
+  run_control& c = *ctx.control;
+  for (std::uint64_t sent = 0;; ++sent) {
+    if (c.stop.load(std::memory_order_relaxed) != 0) {
+      c.total.store(sent + 1, std::memory_order_release);
+      send_one();
+      return;
+    }
+    send_one();
+  }
+}
+
+/// A stream receiver's loop: calls `recv_one` for `limit` from the first message (reading the
+/// clock every 64 KiB or so of messages of `frame` bytes), calls time, then receives what the
+/// sender still sends. Returns the count and time of the timed part, first message excluded.
+template <class F>
+stream_count receive_for(const run_context& ctx, std::size_t frame, std::chrono::nanoseconds limit,
+                         F&& recv_one) {
+  std::uint64_t check_every =
+      std::max<std::uint64_t>(1, (64 << 10) / std::max<std::size_t>(frame, 1));
+  recv_one();
+  auto start = bench_clock::now();
+  auto now = start;
+  std::uint64_t got = 1;
+  do {
+    recv_one();
+    ++got;
+    if (got % check_every == 0) now = bench_clock::now();
+  } while (now - start < limit);
+  stream_count counted{got - 1, now - start};
+  run_control& c = *ctx.control;
+  c.stop.store(1, std::memory_order_release);
+  for (;;) {
+    std::uint64_t total = c.total.load(std::memory_order_acquire);
+    if (total != 0 && got >= total) return counted;
+    recv_one();
+    ++got;
+  }
 }
 
 /// CPU time (user + system) of every thread of this process, in seconds.
@@ -125,18 +202,12 @@ inline std::int64_t steady_ns(bench_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
 
-/// Where an idle sender notes when it sends (steady-clock ns), at the start of the shared area.
-inline std::atomic<std::int64_t>& idle_stamp(const run_context& ctx) {
-  static_assert(std::atomic<std::int64_t>::is_always_lock_free);
-  return *reinterpret_cast<std::atomic<std::int64_t>*>(ctx.area.data());
-}
-
 /// The sender's half of the idle measurement, after its second meeting: waits `idle`, stamps the
 /// time and calls `send_one`.
 template <class F>
 void idle_then_send(const run_context& ctx, std::chrono::nanoseconds idle, F&& send_one) {
   std::this_thread::sleep_for(idle);
-  idle_stamp(ctx).store(steady_ns(bench_clock::now()), std::memory_order_release);
+  ctx.control->idle_stamp.store(steady_ns(bench_clock::now()), std::memory_order_release);
   send_one();
 }
 
@@ -152,7 +223,8 @@ idle_result measure_idle_receive(const run_context& ctx, F&& recv_one) {
   idle_result r;
   r.wall_s = std::chrono::duration<double>(t1 - t0).count();
   r.cpu_s = cpu1 - cpu0;
-  r.wake_ns = static_cast<double>(steady_ns(t1) - idle_stamp(ctx).load(std::memory_order_acquire));
+  r.wake_ns =
+      static_cast<double>(steady_ns(t1) - ctx.control->idle_stamp.load(std::memory_order_acquire));
   return r;
 }
 

@@ -62,13 +62,21 @@ struct plan {
   std::size_t max_round_trips;
   std::size_t throughput_runs;
   double throughput_seconds;  // per run
-  std::size_t calibration_bytes;
-  std::size_t min_messages;
   double idle_seconds;
 
   static plan make(bool quick) {
-    if (quick) return {1, 0.02, 20, 500, 1, 0.01, 1 << 20, 50, 0.2};
-    return {7, 1.4, 200, 280'000, 7, 0.3, 16 << 20, 200, 2.0};
+    if (quick) return {1, 0.02, 20, 500, 1, 0.01, 0.2};
+    return {7, 1.4, 200, 280'000, 7, 0.3, 2.0};
+  }
+
+  // A latency run stops at twice its share of the time: when the machine gets busy mid-way,
+  // round trips of spinning peers can take a scheduler time slice each.
+  std::chrono::nanoseconds latency_limit() const {
+    return seconds(2 * latency_seconds / static_cast<double>(latency_runs));
+  }
+
+  static std::chrono::nanoseconds seconds(double s) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(s));
   }
 };
 
@@ -159,37 +167,34 @@ void sweep(const impl& i, const std::string& name) {
 
 // ---- one run: a fresh pair of processes ----
 
-std::vector<double> latency_run(impl& i, const payload& p, std::size_t warmup, std::size_t count) {
+std::vector<double> latency_run(impl& i, const payload& p, std::size_t warmup, std::size_t count,
+                                std::chrono::nanoseconds limit) {
   std::string name = fresh_run_name();
   shared_area area(i.area_bytes(p.frame.size()));
   std::vector<double> ns;
   run_pair(
-      name, area.bytes(), [&](const run_context& ctx) { i.echo(ctx, p, warmup + count); },
-      [&](const run_context& ctx) { ns = i.ping(ctx, p, warmup, count); }, run_limit_seconds);
+      name, area.bytes(), [&](const run_context& ctx) { i.echo(ctx, p); },
+      [&](const run_context& ctx) { ns = i.ping(ctx, p, warmup, count, limit); },
+      run_limit_seconds);
   sweep(i, name);
   return ns;
 }
 
-// Messages per second at the receiver, first message to last.
-double throughput_run(impl& i, const payload& p, std::size_t count) {
+stream_count throughput_run(impl& i, const payload& p, std::chrono::nanoseconds limit) {
   std::string name = fresh_run_name();
   shared_area area(i.area_bytes(p.frame.size()));
-  std::chrono::nanoseconds elapsed{};
+  stream_count c;
   run_pair(
-      name, area.bytes(), [&](const run_context& ctx) { i.stream_send(ctx, p, count); },
-      [&](const run_context& ctx) { elapsed = i.stream_receive(ctx, p, count); },
-      run_limit_seconds);
+      name, area.bytes(), [&](const run_context& ctx) { i.stream_send(ctx, p); },
+      [&](const run_context& ctx) { c = i.stream_receive(ctx, p, limit); }, run_limit_seconds);
   sweep(i, name);
-  double seconds = std::chrono::duration<double>(elapsed).count();
-  return seconds > 0 ? static_cast<double>(count - 1) / seconds : 0;
+  return c;
 }
 
-idle_result idle_run(impl& i, const payload& p, double seconds) {
+idle_result idle_run(impl& i, const payload& p, std::chrono::nanoseconds idle) {
   std::string name = fresh_run_name();
-  shared_area area(64);
+  shared_area area(i.area_bytes(p.frame.size()));
   idle_result r;
-  auto idle =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(seconds));
   run_pair(
       name, area.bytes(), [&](const run_context& ctx) { i.idle_send(ctx, p, idle); },
       [&](const run_context& ctx) { r = i.idle_receive(ctx, p); }, run_limit_seconds);
@@ -212,7 +217,8 @@ std::vector<latency_result> measure_latency(const std::vector<impl*>& impls, con
   // Calibrate each implementation's round trips on a short run (also a warm-up).
   std::vector<std::size_t> per_run(n);
   for (std::size_t k = 0; k < n; ++k) {
-    double rtt_s = median_of(latency_run(*impls[k], p, 10, pl.min_round_trips)) * 1e-9;
+    double rtt_s =
+        median_of(latency_run(*impls[k], p, 10, pl.min_round_trips, pl.latency_limit())) * 1e-9;
     auto wanted = static_cast<std::size_t>(pl.latency_seconds / std::max(rtt_s, 1e-8));
     per_run[k] = std::max<std::size_t>(
         std::clamp(wanted, pl.min_round_trips, pl.max_round_trips) / pl.latency_runs, 10);
@@ -223,7 +229,7 @@ std::vector<latency_result> measure_latency(const std::vector<impl*>& impls, con
     for (std::size_t j = 0; j < n; ++j) {
       std::size_t k = (run + j) % n;  // each run starts with another implementation
       std::size_t warmup = std::clamp<std::size_t>(per_run[k] / 20, 10, 1000);
-      std::vector<double> ns = latency_run(*impls[k], p, warmup, per_run[k]);
+      std::vector<double> ns = latency_run(*impls[k], p, warmup, per_run[k], pl.latency_limit());
       run_medians[k].push_back(median_of(ns));
       pooled[k].insert(pooled[k].end(), ns.begin(), ns.end());
     }
@@ -239,8 +245,8 @@ std::vector<latency_result> measure_latency(const std::vector<impl*>& impls, con
 }
 
 struct throughput_result {
-  std::size_t messages = 0;  // per run
-  double rate = 0;           // median msg/s
+  double messages = 0;  // median per run
+  double rate = 0;      // median msg/s
   double low = 0;
   double high = 0;
 };
@@ -248,22 +254,20 @@ struct throughput_result {
 std::vector<throughput_result> measure_throughput(const std::vector<impl*>& impls, const payload& p,
                                                   const plan& pl) {
   std::size_t n = impls.size();
-  std::size_t frame = p.frame.size();
-  std::vector<throughput_result> out(n);
-  for (std::size_t k = 0; k < n; ++k) {
-    std::size_t probe = std::clamp<std::size_t>(pl.calibration_bytes / frame, 20, 200'000);
-    double rate = throughput_run(*impls[k], p, probe);
-    out[k].messages = std::clamp<std::size_t>(
-        static_cast<std::size_t>(rate * pl.throughput_seconds), pl.min_messages, 10'000'000);
-  }
   std::vector<std::vector<double>> rates(n);
+  std::vector<std::vector<double>> counts(n);
   for (std::size_t run = 0; run < pl.throughput_runs; ++run) {
     for (std::size_t j = 0; j < n; ++j) {
-      std::size_t k = (run + j) % n;
-      rates[k].push_back(throughput_run(*impls[k], p, out[k].messages));
+      std::size_t k = (run + j) % n;  // each run starts with another implementation
+      stream_count c = throughput_run(*impls[k], p, plan::seconds(pl.throughput_seconds));
+      double s = std::chrono::duration<double>(c.elapsed).count();
+      rates[k].push_back(s > 0 ? static_cast<double>(c.messages) / s : 0);
+      counts[k].push_back(static_cast<double>(c.messages));
     }
   }
+  std::vector<throughput_result> out(n);
   for (std::size_t k = 0; k < n; ++k) {
+    out[k].messages = median_of(counts[k]);
     out[k].rate = median_of(rates[k]);
     out[k].low = *std::min_element(rates[k].begin(), rates[k].end());
     out[k].high = *std::max_element(rates[k].begin(), rates[k].end());
@@ -330,13 +334,14 @@ void print_preamble(const config& cfg, const plan& pl, const contenders& c, json
       "round trips pooled over %zu runs per implementation (median, p99; 'runs' is the range of "
       "the\n"
       "per-run medians). Each round trip includes one clock read (%.0f ns here).\n"
-      "Throughput: one way, msg/s at the receiver from first message to last, median of %zu "
-      "runs.\n"
+      "Throughput: one way, msg/s at the receiver over %.2f s from its first message, median of "
+      "%zu runs.\n"
       "Idle: a receiver blocked in one recv for %.1f s while its sender (joined) sends nothing; "
       "CPU is\n"
       "user+system time of the receiving process; wake is the one-way time of the message that "
       "ends it.\n\n",
-      pl.latency_runs, clock_read.median_ns, pl.throughput_runs, pl.idle_seconds);
+      pl.latency_runs, clock_read.median_ns, pl.throughput_seconds, pl.throughput_runs,
+      pl.idle_seconds);
 }
 
 void latency_section(std::vector<size_results>& results, const contenders& c, const plan& pl,
@@ -386,14 +391,14 @@ void throughput_section(std::vector<size_results>& results, const contenders& c,
       const std::string& who = c.streamers[k]->name();
       const throughput_result& t = got[k];
       double mb = t.rate * static_cast<double>(r.size->frame) / 1e6;
-      std::printf("%-6s %-10s %9zu %9s %17s %9.1f %8s\n", name.c_str(), who.c_str(), t.messages,
+      std::printf("%-6s %-10s %9.0f %9s %17s %9.1f %8s\n", name.c_str(), who.c_str(), t.messages,
                   si(t.rate).c_str(), (si(t.low) + "-" + si(t.high)).c_str(), mb,
                   brine_rate > 0 ? fixed(t.rate / brine_rate, 2).c_str() : "-");
       report.add(name, who, "msgs_per_s", std::round(t.rate), "msg/s");
       report.add(name, who, "msgs_per_s_run_min", std::round(t.low), "msg/s");
       report.add(name, who, "msgs_per_s_run_max", std::round(t.high), "msg/s");
       report.add(name, who, "MB_per_s", std::round(mb * 10) / 10, "MB/s");
-      report.add(name, who, "messages_per_run", static_cast<double>(t.messages), "msg");
+      report.add(name, who, "messages_per_run", t.messages, "msg");
     }
     std::fflush(stdout);
   }
@@ -405,7 +410,7 @@ void idle_section(const contenders& c, const plan& pl, json_report& report) {
   std::printf("\nIdle receiver (64 B message ends the wait)\n%-10s %8s %9s %8s %10s\n", "impl",
               "wall s", "CPU ms", "CPU %", "wake us");
   for (impl* i : c.idlers) {
-    idle_result r = idle_run(*i, p, pl.idle_seconds);
+    idle_result r = idle_run(*i, p, plan::seconds(pl.idle_seconds));
     double percent = r.wall_s > 0 ? r.cpu_s / r.wall_s * 100 : 0;
     std::printf("%-10s %8.2f %9.2f %8.2f %10.1f\n", i->name().c_str(), r.wall_s, r.cpu_s * 1e3,
                 percent, r.wake_ns / 1e3);

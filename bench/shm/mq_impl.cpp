@@ -74,26 +74,26 @@ class mq_impl final : public impl {
              "max_msg_size.") {}
 
   // The pinger creates both queues before the first meeting; the echoer opens them after it.
-  void echo(const run_context& ctx, const payload& p, std::size_t count) override {
+  void echo(const run_context& ctx, const payload& p) override {
     ctx.meet();
     bip::message_queue in = open_queue(queue_name(ctx, "ping"));
     bip::message_queue out = open_queue(queue_name(ctx, "pong"));
     std::vector<std::byte> buf(p.frame.size());
-    for (std::size_t i = 0; i < count; ++i) {
+    echo_until_told(ctx, [&] {
       recv_one(in, buf);
       send_one(out, p);
-    }
+    });
     check(buf, p);
     ctx.meet();
   }
 
   std::vector<double> ping(const run_context& ctx, const payload& p, std::size_t warmup,
-                           std::size_t count) override {
+                           std::size_t count, std::chrono::nanoseconds limit) override {
     owned_queue out(queue_name(ctx, "ping"), p.frame.size());
     owned_queue in(queue_name(ctx, "pong"), p.frame.size());
     ctx.meet();
     std::vector<std::byte> buf(p.frame.size());
-    std::vector<double> ns = time_round_trips(warmup, count, [&] {
+    std::vector<double> ns = time_round_trips(ctx, warmup, count, limit, [&] {
       send_one(out.q, p);
       recv_one(in.q, buf);
     });
@@ -102,27 +102,22 @@ class mq_impl final : public impl {
     return ns;
   }
 
-  void stream_send(const run_context& ctx, const payload& p, std::size_t count) override {
+  void stream_send(const run_context& ctx, const payload& p) override {
     ctx.meet();
     bip::message_queue out = open_queue(queue_name(ctx, "stream"));
-    for (std::size_t i = 0; i < count; ++i)
-      send_one(out, p);
+    send_until_told(ctx, [&] { send_one(out, p); });
     ctx.meet();
   }
 
-  std::chrono::nanoseconds stream_receive(const run_context& ctx, const payload& p,
-                                          std::size_t count) override {
+  stream_count stream_receive(const run_context& ctx, const payload& p,
+                              std::chrono::nanoseconds limit) override {
     owned_queue in(queue_name(ctx, "stream"), p.frame.size());
     ctx.meet();
     std::vector<std::byte> buf(p.frame.size());
-    recv_one(in.q, buf);
-    auto start = bench_clock::now();
-    for (std::size_t i = 1; i < count; ++i)
-      recv_one(in.q, buf);
-    std::chrono::nanoseconds elapsed = bench_clock::now() - start;
+    stream_count c = receive_for(ctx, p.frame.size(), limit, [&] { recv_one(in.q, buf); });
     check(buf, p);
     ctx.meet();
-    return elapsed;
+    return c;
   }
 
   void idle_send(const run_context& ctx, const payload& p, std::chrono::nanoseconds idle) override {

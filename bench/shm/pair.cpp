@@ -13,6 +13,7 @@
 #include <cstring>
 #include <exception>
 #include <filesystem>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -84,6 +85,8 @@ void run_pair(const std::string& name, std::span<std::byte> area, const side_fn&
   if (std::size_t n = thread_count(); n > 1)
     throw std::runtime_error("run_pair: this process has " + std::to_string(n) +
                              " threads; forking it would leave their locks held in the child");
+  shared_area control_area(sizeof(run_control));
+  auto* control = new (control_area.bytes().data()) run_control;
   int fds[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
     throw std::runtime_error(std::string("socketpair: ") + std::strerror(errno));
@@ -104,7 +107,7 @@ void run_pair(const std::string& name, std::span<std::byte> area, const side_fn&
     if (::getppid() != parent_pid) ::_exit(4);
     int rc = 0;
     try {
-      child(run_context{name, area, [fd = fds[1]] { meet(fd); }});
+      child(run_context{name, area, control, [fd = fds[1]] { meet(fd); }});
     } catch (const std::exception& e) {
       std::fprintf(stderr, "brine-bench-shm (peer process): %s\n", e.what());
       rc = 1;
@@ -122,7 +125,7 @@ void run_pair(const std::string& name, std::span<std::byte> area, const side_fn&
   std::signal(SIGALRM, on_alarm);
   ::alarm(limit_seconds);
   try {
-    parent(run_context{name, area, [fd = fds[0]] { meet(fd); }});
+    parent(run_context{name, area, control, [fd = fds[0]] { meet(fd); }});
   } catch (...) {
     ::alarm(0);
     ::close(fds[0]);

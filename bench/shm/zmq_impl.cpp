@@ -59,7 +59,7 @@ class zmq_impl final : public impl {
              "reused\n"
              "zmq::message_t, bytes not looked at.") {}
 
-  void echo(const run_context& ctx, const payload& p, std::size_t count) override {
+  void echo(const run_context& ctx, const payload& p) override {
     bound_file in{url(ctx, "ping")};
     ::zmq::context_t zctx;
     ::zmq::socket_t rx(zctx, ::zmq::socket_type::pull);
@@ -68,16 +68,16 @@ class zmq_impl final : public impl {
     ctx.meet();
     tx.connect(url(ctx, "pong"));
     ::zmq::message_t m;
-    for (std::size_t i = 0; i < count; ++i) {
+    echo_until_told(ctx, [&] {
       recv_one(rx, m);
       send_one(tx, p);
-    }
+    });
     check(m, p);
     ctx.meet();
   }
 
   std::vector<double> ping(const run_context& ctx, const payload& p, std::size_t warmup,
-                           std::size_t count) override {
+                           std::size_t count, std::chrono::nanoseconds limit) override {
     bound_file in{url(ctx, "pong")};
     ::zmq::context_t zctx;
     ::zmq::socket_t rx(zctx, ::zmq::socket_type::pull);
@@ -86,7 +86,7 @@ class zmq_impl final : public impl {
     ctx.meet();
     tx.connect(url(ctx, "ping"));
     ::zmq::message_t m;
-    std::vector<double> ns = time_round_trips(warmup, count, [&] {
+    std::vector<double> ns = time_round_trips(ctx, warmup, count, limit, [&] {
       send_one(tx, p);
       recv_one(rx, m);
     });
@@ -95,34 +95,30 @@ class zmq_impl final : public impl {
     return ns;
   }
 
-  void stream_send(const run_context& ctx, const payload& p, std::size_t count) override {
+  void stream_send(const run_context& ctx, const payload& p) override {
     ::zmq::context_t zctx;
     ::zmq::socket_t tx(zctx, ::zmq::socket_type::push);
     ctx.meet();
     tx.connect(url(ctx, "stream"));
-    for (std::size_t i = 0; i < count; ++i)
-      send_one(tx, p);
+    send_until_told(ctx, [&] { send_one(tx, p); });
     ctx.meet();
   }
 
-  std::chrono::nanoseconds stream_receive(const run_context& ctx, const payload& p,
-                                          std::size_t count) override {
+  stream_count stream_receive(const run_context& ctx, const payload& p,
+                              std::chrono::nanoseconds limit) override {
     bound_file in{url(ctx, "stream")};
     ::zmq::context_t zctx;
     ::zmq::socket_t rx(zctx, ::zmq::socket_type::pull);
     rx.bind(in.url);
     ctx.meet();
     ::zmq::message_t m;
-    recv_one(rx, m);
-    auto start = bench_clock::now();
-    for (std::size_t i = 1; i < count; ++i) {
+    stream_count c = receive_for(ctx, p.frame.size(), limit, [&] {
       recv_one(rx, m);
       do_not_optimize(m.data());
-    }
-    std::chrono::nanoseconds elapsed = bench_clock::now() - start;
+    });
     check(m, p);
     ctx.meet();
-    return elapsed;
+    return c;
   }
 
   void idle_send(const run_context& ctx, const payload& p, std::chrono::nanoseconds idle) override {
