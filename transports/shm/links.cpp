@@ -367,12 +367,21 @@ class shm_receiver final : public transport::receiver_link {
   }
 
   // Every sender that joined has gone (closed, or died) and nothing of theirs is left to read.
+  // Runs on every poll of a wait, so the operating system is asked whether a sender still lives
+  // at most every liveness_every; in between, a sender with an owner counts as alive.
   bool stream_over() {
     if (seg_.header().senders_ever.load(std::memory_order_acquire) < expect_) return false;
+    bool ask_os = false;
     for (std::uint32_t s = 0; s < seg_.shape().max_senders; ++s) {
       participant& p = seg_.sender(s);
       std::uint32_t owner = p.owner.load(std::memory_order_acquire);
       if (owner != 0) {
+        if (!ask_os) {
+          auto now = clock::now();
+          if (now - last_liveness_ < liveness_every) return false;
+          last_liveness_ = now;
+          ask_os = true;
+        }
         if (process_id{owner, p.start_time.load()}.alive()) return false;
       }
       if (available(s) > 0) return false;
@@ -391,6 +400,7 @@ class shm_receiver final : public transport::receiver_link {
   std::vector<std::vector<std::byte>> partial_;
   std::vector<std::byte> assembled_;
   std::optional<std::uint32_t> pending_;
+  clock::time_point last_liveness_{};
   bool ended_ = false;
   bool closed_ = false;
 };
