@@ -100,8 +100,13 @@ class shm_sender final : public transport::sender_link {
                             ": publish/subscribe over shm:// is not available yet");
     index_ = seg_.join(side::sender);
     tails_.assign(seg_.shape().max_receivers, 0);
-    for (std::uint32_t r = 0; r < tails_.size(); ++r)
+    head_seen_.assign(seg_.shape().max_receivers, 0);
+    for (std::uint32_t r = 0; r < tails_.size(); ++r) {
       tails_[r] = seg_.ring(index_, r).tail.load(std::memory_order_acquire);
+      head_seen_[r] = seg_.ring(index_, r).head.load(std::memory_order_acquire);
+      if (head_seen_[r] > tails_[r] || tails_[r] - head_seen_[r] > seg_.shape().slots)
+        throw transport_error("brine: " + url_ + ": corrupt ring (positions out of range)");
+    }
   }
   ~shm_sender() override { close(); }
 
@@ -164,11 +169,16 @@ class shm_sender final : public transport::sender_link {
 
   // Free slots in the ring toward `r`, from the receiver's head (untrusted: a head ahead of our
   // tail, or more than a ring behind it, means a corrupt segment).
-  std::uint64_t room(std::uint32_t r) const {
-    std::uint64_t head = seg_.ring(index_, r).head.load(std::memory_order_acquire);
+  // The receiver's head is read again only when the last value read leaves no room, so the two
+  // sides do not pass the cache line back and forth on every message.
+  std::uint64_t room(std::uint32_t r) {
     std::uint64_t tail = tails_[r];
-    if (head > tail || tail - head > seg_.shape().slots)
+    std::uint64_t free = seg_.shape().slots - (tail - head_seen_[r]);
+    if (free > 0) return free;
+    std::uint64_t head = seg_.ring(index_, r).head.load(std::memory_order_acquire);
+    if (head > tail || tail - head > seg_.shape().slots || head < head_seen_[r])
       throw transport_error("brine: " + url_ + ": corrupt ring (reader position out of range)");
+    head_seen_[r] = head;
     return seg_.shape().slots - (tail - head);
   }
 
@@ -244,6 +254,7 @@ class shm_sender final : public transport::sender_link {
   std::uint32_t index_ = 0;
   std::uint32_t next_ = 0;
   std::vector<std::uint64_t> tails_;
+  std::vector<std::uint64_t> head_seen_;  // each receiver's head, as last read
   std::vector<std::byte> staging_;
   std::optional<std::uint32_t> in_slot_;  // the receiver whose slot prepare() handed out
   clock::time_point last_liveness_{};
@@ -265,6 +276,7 @@ class shm_receiver final : public transport::receiver_link {
     index_ = seg_.join(side::receiver);
     std::uint32_t n = seg_.shape().max_senders;
     heads_.assign(n, 0);
+    tail_seen_.assign(n, 0);
     partial_.resize(n);
     for (std::uint32_t s = 0; s < n; ++s)
       heads_[s] = seg_.ring(s, index_).head.load(std::memory_order_acquire);
@@ -322,10 +334,13 @@ class shm_receiver final : public transport::receiver_link {
     ring_bell(seg_.sender(s));
   }
 
+  // The sender's tail is read again only when the last value read has been consumed.
   std::uint64_t available(std::uint32_t s) {
+    if (tail_seen_[s] > heads_[s]) return tail_seen_[s] - heads_[s];
     std::uint64_t tail = seg_.ring(s, index_).tail.load(std::memory_order_acquire);
     if (tail < heads_[s] || tail - heads_[s] > seg_.shape().slots)
       throw transport_error("brine: " + url_ + ": corrupt ring (writer position out of range)");
+    tail_seen_[s] = tail;
     return tail - heads_[s];
   }
 
@@ -397,6 +412,7 @@ class shm_receiver final : public transport::receiver_link {
   std::uint32_t index_ = 0;
   std::uint32_t next_ = 0;
   std::vector<std::uint64_t> heads_;
+  std::vector<std::uint64_t> tail_seen_;  // each sender's tail, as last read
   std::vector<std::vector<std::byte>> partial_;
   std::vector<std::byte> assembled_;
   std::optional<std::uint32_t> pending_;
