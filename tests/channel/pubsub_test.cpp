@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
@@ -198,4 +199,5 @@ TEST_CASE("subscribe: a killed publisher ends the stream", "[channel][zmq][pubsu
   ::kill(kid, SIGKILL);
   REQUIRE(test::wait_child(kid) == 128 + SIGKILL);
   REQUIRE(test::drain(sub, [&](const tick& t) { REQUIRE(t.seq == next++); }));
+  std::filesystem::remove(url.substr(std::string("ipc://").size()));  // its killed binder's file
 }

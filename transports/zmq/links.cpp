@@ -6,6 +6,7 @@
 #include <netdb.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -328,6 +329,12 @@ class link_base {
       abandon(sock_);
       return;
     }
+    // ZeroMQ 4.3 leaves the socket files of ipc:// binds behind; remove ours (unless someone
+    // has bound the path since: another file stands there then).
+    for (const auto& [path, inode] : ipc_files_) {
+      struct stat st {};
+      if (::stat(path.c_str(), &st) == 0 && st.st_ino == inode) ::unlink(path.c_str());
+    }
     if (sending_ && monitor_ && uses_ipc()) {
       close_when_ready(std::make_unique<ipc_closing>(std::move(sock_), std::move(*monitor_),
                                                      transport::after(opts_.linger)));
@@ -386,6 +393,7 @@ class link_base {
   ::zmq::socket_t sock_;
   std::optional<monitor> monitor_;
   std::vector<std::string> bound_;
+  std::vector<std::pair<std::string, ino_t>> ipc_files_;  // socket files this link bound
   std::string zap_domain_;
   deadline connect_by_{};
 
@@ -472,6 +480,9 @@ class link_base {
           throw transport_error("brine: cannot bind " + url + ": " + explain(err));
         }
         bound_.push_back(sock_.get(::zmq::sockopt::last_endpoint));
+        struct stat st {};
+        if (e.scheme == "ipc" && e.address.front() != '@' && ::stat(e.address.c_str(), &st) == 0)
+          ipc_files_.push_back({e.address, st.st_ino});
       } else {
         connects_ = true;
         // Queue only to completed connections, so that an unreachable address is an error
