@@ -169,18 +169,24 @@ bool read_report(int fd, report& out, std::chrono::milliseconds timeout) {
   return true;
 }
 
+// Whether this process may make network namespaces; says why not (a warning) when it may not.
+bool can_make_namespaces() {
+  if (::geteuid() != 0) {
+    WARN("skipped: making network namespaces needs root");
+    return false;
+  }
+  if (run({"ip", "-V"}, true) != 0) {
+    WARN("skipped: iproute2's `ip` is not available");
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 TEST_CASE("netns: a pipeline crosses a veth link between two network namespaces, then ends",
           "[channel][zmq][process][netns]") {
-  if (::geteuid() != 0) {
-    WARN("skipped: making network namespaces needs root");
-    return;
-  }
-  if (run({"ip", "-V"}, true) != 0) {
-    WARN("skipped: iproute2's `ip` is not available");
-    return;
-  }
+  if (!can_make_namespaces()) return;
   int pid = static_cast<int>(::getpid());
   netns_pair net(std::to_string(pid));
   std::string subnet =
@@ -244,14 +250,7 @@ TEST_CASE("netns: a pipeline crosses a veth link between two network namespaces,
 
 TEST_CASE("netns: a pusher in a namespace without a route to the puller reports unreachable",
           "[channel][zmq][process][netns]") {
-  if (::geteuid() != 0) {
-    WARN("skipped: making network namespaces needs root");
-    return;
-  }
-  if (run({"ip", "-V"}, true) != 0) {
-    WARN("skipped: iproute2's `ip` is not available");
-    return;
-  }
+  if (!can_make_namespaces()) return;
   std::string tag = std::to_string(::getpid()) + "u";
   std::string a = "brine-" + tag;
   bool made = run({"ip", "netns", "add", a}, true) == 0;
