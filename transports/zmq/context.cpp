@@ -2,12 +2,14 @@
 
 #include "context.hpp"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <condition_variable>
 #include <list>
 
 #include <atomic>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -24,7 +26,14 @@ struct zap_handler {
   explicit zap_handler(::zmq::context_t& ctx) : sock(ctx, ::zmq::socket_type::rep) {
     sock.set(::zmq::sockopt::linger, 0);
     sock.bind("inproc://zeromq.zap.01");
-    thread = std::thread([this] { run(); });
+    // Returns once the thread runs: a fork() right after must not catch the new thread
+    // half-started (under a sanitizer's allocator, the child could then deadlock).
+    std::promise<void> started;
+    thread = std::thread([this, &started] {
+      started.set_value();
+      run();
+    });
+    started.get_future().wait();
   }
 
   void stop() {
@@ -75,7 +84,14 @@ struct zap_handler {
 
 // Closes deferred sockets when they are ready (see close_when_ready), on its own thread.
 struct closer {
-  closer() : thread([this] { run(); }) {}
+  closer() {
+    std::promise<void> started;  // see zap_handler
+    thread = std::thread([this, &started] {
+      started.set_value();
+      run();
+    });
+    started.get_future().wait();
+  }
 
   void add(std::unique_ptr<deferred_close> s) {
     std::lock_guard lock(mutex);
@@ -170,6 +186,10 @@ struct process_state {
 
 process_state& state() {
   static process_state s;
+  // fork() while another thread holds the mutex would leave it locked forever in the child.
+  static const int hooked =
+      ::pthread_atfork([] { s.mutex.lock(); }, [] { s.mutex.unlock(); }, [] { s.mutex.unlock(); });
+  (void)hooked;
   return s;
 }
 
