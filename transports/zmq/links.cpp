@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <linux/sockios.h>
 #include <netdb.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -164,7 +165,8 @@ class monitor {
         pending_(std::move(o.pending_)),
         handshaken_(std::move(o.handshaken_)),
         unattributed_(o.unattributed_),
-        handshakes_(o.handshakes_) {}
+        handshakes_(o.handshakes_),
+        lost_(o.lost_) {}
   monitor& operator=(monitor&&) = delete;
   ~monitor() { stop(); }
 
@@ -204,8 +206,12 @@ class monitor {
           attribute();
           break;
         case ZMQ_EVENT_DISCONNECTED:
-          if (handshaken_.erase(value) == 0 && pending_.erase(value) != 0)
+          if (handshaken_.erase(value) != 0) {
+            ++lost_;
+          } else if (pending_.erase(value) != 0) {
+            if (unattributed_ > pending_.size()) ++lost_;
             unattributed_ = std::min(unattributed_, pending_.size());
+          }
           attribute();
           break;
         default:
@@ -227,6 +233,8 @@ class monitor {
   std::size_t established() const noexcept { return handshaken_.size() + unattributed_; }
   // Handshakes that ever succeeded.
   std::size_t handshakes() const noexcept { return handshakes_; }
+  // Connections lost after their handshake succeeded.
+  std::uint64_t lost() const noexcept { return lost_; }
   ::zmq::socket_t& socket() noexcept { return sock_; }
 
  private:
@@ -245,6 +253,7 @@ class monitor {
   std::set<std::uint32_t> handshaken_;  // known to have completed the handshake
   std::size_t unattributed_ = 0;        // successes not yet pinned on one of pending_
   std::size_t handshakes_ = 0;
+  std::uint64_t lost_ = 0;
 };
 
 // A closed ipc:// sender's socket, kept open until every receiver has read all the bytes queued
@@ -335,7 +344,7 @@ class link_base {
       struct stat st {};
       if (::stat(path.c_str(), &st) == 0 && st.st_ino == inode) ::unlink(path.c_str());
     }
-    if (sending_ && monitor_ && uses_ipc()) {
+    if (sending_ && monitor_ && uses_ipc() && pattern_ != pattern::reqrep) {
       close_when_ready(std::make_unique<ipc_closing>(std::move(sock_), std::move(*monitor_),
                                                      transport::after(opts_.linger)));
       monitor_.reset();
@@ -401,6 +410,8 @@ class link_base {
   ::zmq::socket_type socket_type() const {
     if (pattern_ == pattern::pipeline)
       return sending_ ? ::zmq::socket_type::push : ::zmq::socket_type::pull;
+    if (pattern_ == pattern::reqrep)
+      return sending_ ? ::zmq::socket_type::dealer : ::zmq::socket_type::router;
     return sending_ ? ::zmq::socket_type::xpub : ::zmq::socket_type::sub;
   }
 
@@ -414,7 +425,17 @@ class link_base {
 
   void configure() {
     int hwm = std::max(0, opts_.high_water_mark);
-    if (sending_) {
+    if (pattern_ == pattern::reqrep) {
+      // Both directions carry messages: requests one way, replies the other.
+      sock_.set(::zmq::sockopt::sndhwm, hwm);
+      sock_.set(::zmq::sockopt::rcvhwm, hwm);
+      sock_.set(::zmq::sockopt::linger, static_cast<int>(opts_.linger.count()));
+      sock_.set(::zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(std::min<std::size_t>(
+                                                opts_.decode_limits.max_frame, INT64_MAX)));
+      // A reply to a client whose queue is full waits (EAGAIN), to one that has gone fails
+      // (EHOSTUNREACH); without this ZeroMQ drops both silently.
+      if (!sending_) sock_.set(::zmq::sockopt::router_mandatory, 1);
+    } else if (sending_) {
       sock_.set(::zmq::sockopt::sndhwm, hwm);
       sock_.set(::zmq::sockopt::linger, static_cast<int>(opts_.linger.count()));
     } else {
@@ -713,6 +734,217 @@ class zmq_receiver final : public transport::receiver_link, link_base {
   unsigned reads_ = 0;
 };
 
+// An eventfd another thread writes to make a blocked poll return (client_link::wake).
+class waker {
+ public:
+  waker() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+    if (fd_ < 0)
+      throw transport_error(std::string("brine: eventfd failed: ") + std::strerror(errno));
+  }
+  ~waker() { ::close(fd_); }
+  waker(const waker&) = delete;
+  waker& operator=(const waker&) = delete;
+
+  void wake() noexcept {
+    std::uint64_t one = 1;
+    (void)!::write(fd_, &one, sizeof one);
+  }
+  // Whether wake() was called since the last take().
+  bool take() noexcept {
+    std::uint64_t n = 0;
+    return ::read(fd_, &n, sizeof n) == sizeof n;
+  }
+  int fd() const noexcept { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// What the client and the server share: sending with a timeout, and a wake-able wait.
+class reqrep_base : protected link_base {
+ protected:
+  reqrep_base(std::vector<endpoint> eps, const channel_options& o, bool client)
+      : link_base(pattern::reqrep, std::move(eps), o, client) {}
+
+  std::span<std::byte> prepare_msg(std::size_t size) {
+    if (size >= zero_copy_size) {
+      void* p = ::operator new(size);
+      out_.rebuild(
+          p, size, [](void* data, void*) { ::operator delete(data); }, nullptr);
+    } else {
+      out_.rebuild(size);
+    }
+    return {static_cast<std::byte*>(out_.data()), size};
+  }
+
+  // Applies a send timeout of `ms` (-1: none; 0: do not wait) and returns the flags to use.
+  ::zmq::send_flags send_flags(int ms) {
+    if (ms == 0) return ::zmq::send_flags::dontwait;
+    if (ms != send_ms_) {
+      sock_.set(::zmq::sockopt::sndtimeo, ms);
+      send_ms_ = ms;
+    }
+    return ::zmq::send_flags::none;
+  }
+
+  // Waits for a message, a connection event or wake(), at most until `until` and at most one
+  // event_recheck. Returns false if woken.
+  bool wait_input(deadline until) {
+    deadline stop = std::min(until, transport::after(inproc_ ? inproc_recheck : event_recheck));
+    zmq_pollitem_t items[3] = {{sock_.handle(), 0, ZMQ_POLLIN, 0},
+                               {nullptr, waker_.fd(), ZMQ_POLLIN, 0},
+                               {nullptr, 0, ZMQ_POLLIN, 0}};
+    int n = 2;
+    if (monitor_) items[n++].socket = monitor_->socket().handle();
+    try {
+      ::zmq::poll(items, static_cast<std::size_t>(n), std::chrono::milliseconds(ms_until(stop)));
+    } catch (const ::zmq::error_t& e) {
+      if (e.num() != EINTR) throw transport_error(std::string("brine: poll failed: ") + e.what());
+    }
+    return !waker_.take();
+  }
+
+  // Reads the rest of a message of the wrong shape and says so.
+  [[noreturn]] void malformed(std::size_t parts_read, const char* expected) {
+    std::size_t parts = parts_read;
+    bool more = true;
+    ::zmq::message_t rest;
+    while (more && sock_.recv(rest)) {
+      ++parts;
+      more = rest.more();
+    }
+    throw decode_error(std::string("a request/reply message has ") + expected + "; this one had " +
+                           std::to_string(parts) + " (not sent by brine?)",
+                       0);
+  }
+
+  ::zmq::message_t out_;
+  ::zmq::message_t in_;
+  waker waker_;
+  int send_ms_ = -1;
+};
+
+class zmq_client final : public transport::client_link, reqrep_base {
+ public:
+  zmq_client(std::vector<transport::endpoint> eps, const channel_options& o)
+      : reqrep_base(std::move(eps), o, /*client=*/true) {}
+  ~zmq_client() override { close(); }
+
+  std::span<std::byte> prepare(std::size_t size) override { return prepare_msg(size); }
+
+  bool commit(deadline until) override {
+    if (released_) throw channel_closed("brine: call on a closed client");
+    try {
+      return sock_.send(out_, send_flags(ms_until(until))).has_value();
+    } catch (const ::zmq::error_t& e) {
+      throw transport_error("brine: request to " + urls_of(eps_) + " failed: " + e.what());
+    }
+  }
+
+  transport::recv_status recv(transport::received& out, deadline until) override {
+    if (released_) throw channel_closed("brine: recv on a closed client");
+    for (;;) {
+      try {
+        if (sock_.recv(in_, ::zmq::recv_flags::dontwait)) {
+          if (in_.more()) malformed(1, "one part");
+          out.frame = {static_cast<const std::byte*>(in_.data()), in_.size()};
+          out.topic = {};
+          return transport::recv_status::frame;
+        }
+      } catch (const ::zmq::error_t& e) {
+        throw transport_error("brine: reply from " + urls_of(eps_) + " failed: " + e.what());
+      }
+      housekeeping();
+      if (clock::now() >= until) return transport::recv_status::timeout;
+      if (!wait_input(until)) return transport::recv_status::timeout;
+    }
+  }
+
+  void wake() noexcept override { waker_.wake(); }
+
+  std::uint64_t losses() override {
+    if (inproc_) {
+      // No connection events here: a server that is gone when looked at counts as one loss.
+      bool up = inproc_get(eps_.front().address).receivers_open > 0;
+      if (was_up_ && !up) ++inproc_losses_;
+      was_up_ = up;
+      return inproc_losses_;
+    }
+    housekeeping();
+    return monitor_->lost();
+  }
+
+  bool connected() override {
+    if (inproc_) return inproc_get(eps_.front().address).receivers_open > 0;
+    housekeeping();
+    return monitor_->established() > 0;
+  }
+
+  std::string endpoint() const override { return first_endpoint(); }
+
+  void close() noexcept override { release(); }
+
+ private:
+  bool was_up_ = false;
+  std::uint64_t inproc_losses_ = 0;
+};
+
+class zmq_server final : public transport::server_link, reqrep_base {
+ public:
+  zmq_server(std::vector<transport::endpoint> eps, const channel_options& o)
+      : reqrep_base(std::move(eps), o, /*client=*/false) {}
+  ~zmq_server() override { close(); }
+
+  transport::recv_status recv(transport::received& out, std::string& client,
+                              deadline until) override {
+    if (released_) throw channel_closed("brine: recv on a stopped server");
+    for (;;) {
+      try {
+        if (sock_.recv(from_, ::zmq::recv_flags::dontwait)) {
+          if (!from_.more()) malformed(1, "two parts (client, request)");
+          (void)sock_.recv(in_);
+          if (in_.more()) malformed(2, "two parts (client, request)");
+          client.assign(static_cast<const char*>(from_.data()), from_.size());
+          out.frame = {static_cast<const std::byte*>(in_.data()), in_.size()};
+          out.topic = {};
+          return transport::recv_status::frame;
+        }
+      } catch (const ::zmq::error_t& e) {
+        throw transport_error("brine: request on " + urls_of(eps_) + " failed: " + e.what());
+      }
+      housekeeping();
+      if (clock::now() >= until) return transport::recv_status::timeout;
+      if (!wait_input(until)) return transport::recv_status::timeout;
+    }
+  }
+
+  std::span<std::byte> prepare(std::size_t size) override { return prepare_msg(size); }
+
+  bool reply(std::string_view client, deadline until) override {
+    if (released_) throw channel_closed("brine: reply on a stopped server");
+    try {
+      ::zmq::send_flags flags = send_flags(ms_until(until));
+      if (!sock_.send(::zmq::buffer(client.data(), client.size()),
+                      flags | ::zmq::send_flags::sndmore))
+        return false;
+      (void)sock_.send(out_, ::zmq::send_flags::none);
+      return true;
+    } catch (const ::zmq::error_t& e) {
+      if (e.num() == EHOSTUNREACH) return true;  // the client has gone: nobody to tell
+      throw transport_error("brine: reply on " + urls_of(eps_) + " failed: " + e.what());
+    }
+  }
+
+  void wake() noexcept override { waker_.wake(); }
+
+  std::string endpoint() const override { return first_endpoint(); }
+
+  void close() noexcept override { release(); }
+
+ private:
+  ::zmq::message_t from_;
+};
+
 }  // namespace
 
 std::unique_ptr<transport::sender_link> open_sender(pattern p, std::vector<endpoint> eps,
@@ -723,6 +955,16 @@ std::unique_ptr<transport::sender_link> open_sender(pattern p, std::vector<endpo
 std::unique_ptr<transport::receiver_link> open_receiver(pattern p, std::vector<endpoint> eps,
                                                         const channel_options& opts) {
   return std::make_unique<zmq_receiver>(p, std::move(eps), opts);
+}
+
+std::unique_ptr<transport::client_link> open_client(std::vector<endpoint> eps,
+                                                    const channel_options& opts) {
+  return std::make_unique<zmq_client>(std::move(eps), opts);
+}
+
+std::unique_ptr<transport::server_link> open_server(std::vector<endpoint> eps,
+                                                    const channel_options& opts) {
+  return std::make_unique<zmq_server>(std::move(eps), opts);
 }
 
 }  // namespace brine::zmq_transport

@@ -23,6 +23,8 @@ enum class pattern : std::uint8_t {
   pipeline,
   /// Each message goes to every receiver subscribed to its topic (publish/subscribe).
   pubsub,
+  /// Requests from clients to one server, replies back to the client that asked.
+  reqrep,
 };
 
 /// A point in time a blocking call gives up at. `forever` never comes; a past one means "try".
@@ -103,6 +105,78 @@ class receiver_link {
   /// Stops receiving; frames not yet received are discarded. Never blocks.
   virtual void close() noexcept = 0;
 };
+
+/// The calling end of request/reply: sends requests to a server and receives its replies, which
+/// may come in any order. Thread-safety: one thread at a time, except wake().
+class client_link {
+ public:
+  virtual ~client_link() = default;
+
+  /// A writable buffer of exactly `size` bytes for the next request (see sender_link).
+  virtual std::span<std::byte> prepare(std::size_t size) = 0;
+
+  /// Sends the prepared request to a connected server. Returns false if `until` passed first
+  /// (no server connected, or its queue is full); the buffer then stays prepared.
+  /// Throws: transport_error (transport failure), channel_closed after close().
+  virtual bool commit(deadline until) = 0;
+
+  /// Waits until `until` for the next reply; returns `timeout` early after wake().
+  /// Never returns `end`: servers may come back. Throws: transport_error.
+  virtual recv_status recv(received& out, deadline until) = 0;
+
+  /// Makes a recv() blocked in another thread (or the next one) return soon. Any thread.
+  virtual void wake() noexcept = 0;
+
+  /// How many times a connection to a server was lost so far: requests sent before a loss
+  /// will get no reply.
+  virtual std::uint64_t losses() = 0;
+
+  /// Whether a server is connected now.
+  virtual bool connected() = 0;
+
+  /// The first URL.
+  virtual std::string endpoint() const = 0;
+
+  /// Stops; requests still queued get channel_options::linger to leave. Never blocks.
+  virtual void close() noexcept = 0;
+};
+
+/// The serving end of request/reply. Thread-safety: one thread at a time, except wake().
+class server_link {
+ public:
+  virtual ~server_link() = default;
+
+  /// Waits until `until` for the next request; `client` names who sent it, for reply().
+  /// Returns `timeout` early after wake(). Throws: transport_error.
+  virtual recv_status recv(received& out, std::string& client, deadline until) = 0;
+
+  /// A writable buffer of exactly `size` bytes for the next reply.
+  virtual std::span<std::byte> prepare(std::size_t size) = 0;
+
+  /// Sends the prepared reply to `client`. Returns false if `until` passed first (the client's
+  /// queue is full; the buffer stays prepared). A client that has gone is no error: the reply
+  /// is dropped and true returned. Throws: transport_error.
+  virtual bool reply(std::string_view client, deadline until) = 0;
+
+  /// See client_link::wake().
+  virtual void wake() noexcept = 0;
+
+  /// The address bound (with the port a "tcp://host:*" URL was given), or the first URL.
+  virtual std::string endpoint() const = 0;
+
+  /// Stops; replies still queued get channel_options::linger to leave. Never blocks.
+  virtual void close() noexcept = 0;
+};
+
+/// Opens the client end of request/reply on `urls` (connects by default).
+/// Throws: transport_error.
+std::unique_ptr<client_link> open_client(std::span<const std::string> urls,
+                                         const channel_options& opts);
+
+/// Opens the server end of request/reply on `urls` (binds by default).
+/// Throws: transport_error.
+std::unique_ptr<server_link> open_server(std::span<const std::string> urls,
+                                         const channel_options& opts);
 
 /// Opens the sending side of a channel on `urls` (all of one scheme). `fingerprint` is the
 /// channel's type, for transports that check it when the channel is set up (0: do not check).

@@ -1,0 +1,332 @@
+#pragma once
+
+// Request/reply and RPC: brine::server answers named calls with any callable whose parameters
+// and result are serializable; brine::client calls them synchronously or with futures.
+// docs/rpc.md explains the guarantees, the errors and the wire format.
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <future>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "brine/channel_options.hpp"
+#include "brine/codec.hpp"
+#include "brine/error.hpp"
+#include "brine/reflect.hpp"
+
+namespace brine {
+
+/// Settings of a client or a server.
+struct rpc_options {
+  /// Client: how long a call may take, from the call to its reply, unless given per call.
+  std::chrono::milliseconds timeout{30'000};
+  /// Transport settings (binding, CURVE keys, queue sizes, decode limits, connect_timeout: how
+  /// long a call waits for a server to be connected before it fails with transport_error).
+  channel_options channel{};
+};
+
+/// A method a server offers: its name and its signature, as "int(int, int)".
+struct method_info {
+  std::string name;
+  std::string signature;
+  BRINE_FIELDS(name, signature)
+};
+
+namespace detail::rpc {
+
+// What a reply says about its call.
+enum class status : std::uint8_t {
+  ok,
+  remote_exception,  // the handler threw: type and message
+  unknown_method,    // message lists the server's methods
+  wrong_types,       // message gives the server's signature
+  expired,           // the deadline had passed before the handler could run
+  bad_request,       // arguments that do not decode
+};
+
+// Wire envelopes; each is a frame followed by the arguments' or the result's frame.
+// request: id, arguments' fingerprint, result's fingerprint, timeout in ms (0: none), method.
+using request_head =
+    std::tuple<std::uint64_t, std::uint64_t, std::uint64_t, std::uint32_t, std::string>;
+// reply: id, status, exception type, message.
+using reply_head = std::tuple<std::uint64_t, std::uint8_t, std::string, std::string>;
+
+// How an argument travels: by value, with string literals and char pointers as std::string.
+template <class T>
+struct arg {
+  using type = std::remove_cvref_t<T>;
+};
+template <>
+struct arg<const char*> {
+  using type = std::string;
+};
+template <>
+struct arg<char*> {
+  using type = std::string;
+};
+template <std::size_t N>
+struct arg<const char (&)[N]> {
+  using type = std::string;
+};
+template <std::size_t N>
+struct arg<char (&)[N]> {
+  using type = std::string;
+};
+template <class T>
+using arg_t = typename arg<T>::type;
+
+// What a result travels as: void as std::monostate.
+template <class R>
+using result_t = std::conditional_t<std::is_void_v<R>, std::monostate, std::remove_cvref_t<R>>;
+
+// A callable's result and parameters.
+template <class F>
+struct callable : callable<decltype(&std::remove_cvref_t<F>::operator())> {};
+template <class R, class... A>
+struct callable<R (*)(A...)> {
+  using result = R;
+  using args = std::tuple<std::remove_cvref_t<A>...>;
+};
+template <class R, class... A>
+struct callable<R (*)(A...) noexcept> : callable<R (*)(A...)> {};
+template <class R, class... A>
+struct callable<R(A...)> : callable<R (*)(A...)> {};
+template <class C, class R, class... A>
+struct callable<R (C::*)(A...)> : callable<R (*)(A...)> {};
+template <class C, class R, class... A>
+struct callable<R (C::*)(A...) const> : callable<R (*)(A...)> {};
+template <class C, class R, class... A>
+struct callable<R (C::*)(A...) noexcept> : callable<R (*)(A...)> {};
+template <class C, class R, class... A>
+struct callable<R (C::*)(A...) const noexcept> : callable<R (*)(A...)> {};
+
+// Fingerprint a peer must match, or 0 where the codec itself judges compatibility (types that
+// carry their schema may differ and still be readable).
+template <class T>
+constexpr std::uint64_t checked_fingerprint() {
+  return message_has_schema<T> ? 0 : fingerprint<T>;
+}
+
+template <class Tuple>
+struct tuple_text;
+template <class... A>
+struct tuple_text<std::tuple<A...>> {
+  static std::string get() {
+    std::string out;
+    ((out += (out.empty() ? "" : ", ") + std::string(type_name<A>())), ...);
+    return out;
+  }
+};
+
+// "int(int, double)".
+template <class R, class Args>
+std::string signature() {
+  return std::string(type_name<result_t<R>>()) + "(" + tuple_text<Args>::get() + ")";
+}
+
+// A handler with its types erased.
+struct method {
+  std::string signature;
+  std::uint64_t args_fingerprint = 0;
+  std::uint64_t result_fingerprint = 0;
+  // Decodes the arguments, runs the handler, appends the result's frame to `out`.
+  std::function<void(std::span<const std::byte> args, const limits& lim,
+                     std::vector<std::byte>& out)>
+      invoke;
+};
+
+template <class F>
+method make_method(F fn) {
+  using info = callable<F>;
+  using args = typename info::args;
+  using result = typename info::result;
+  method m;
+  m.signature = signature<result, args>();
+  m.args_fingerprint = checked_fingerprint<args>();
+  m.result_fingerprint = checked_fingerprint<result_t<result>>();
+  m.invoke = [fn = std::move(fn)](std::span<const std::byte> bytes, const limits& lim,
+                                  std::vector<std::byte>& out) mutable {
+    args a{};
+    loads_into(bytes, a, lim);
+    if constexpr (std::is_void_v<result>) {
+      std::apply(fn, std::move(a));
+      dumps_append(std::monostate{}, out);
+    } else {
+      dumps_append(std::apply(fn, std::move(a)), out);
+    }
+  };
+  return m;
+}
+
+// One call on its way, as the client engine sees it.
+struct call {
+  std::string method;
+  std::string signature;  // the caller's, for messages
+  std::vector<std::byte> request;
+  std::chrono::steady_clock::time_point deadline;
+  // Completes the caller's future from a reply (status, type, message, result frame), or
+  // fails it with an exception.
+  std::function<void(status, const std::string&, const std::string&, std::span<const std::byte>)>
+      complete;
+  std::function<void(std::exception_ptr)> fail;
+};
+
+// Throws what a reply that is not `ok` means.
+[[noreturn]] void throw_reply(status s, const std::string& type, const std::string& message,
+                              const std::string& method, const std::string& signature);
+
+}  // namespace detail::rpc
+
+/// Answers calls. Handlers run in the server's threads (start) or the caller's (serve); one
+/// handler may run in several threads at once when start(n > 1).
+/// Thread-safety: handle() before start()/serve(); stop() from any thread, handlers included.
+class server {
+ public:
+  /// Opens the server at `url` (binds unless the URL starts with '>').
+  /// Throws: transport_error (bad URL, address in use).
+  explicit server(const std::string& url, rpc_options opts = {});
+  server(std::vector<std::string> urls, rpc_options opts = {});
+  ~server();
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  /// Offers `fn` as `name`. Its parameters (by value or const&) and result (or void) must be
+  /// serializable. A later handler of the same name replaces the earlier one.
+  template <class F>
+  server& handle(std::string name, F fn) {
+    add(std::move(name), detail::rpc::make_method(std::move(fn)));
+    return *this;
+  }
+
+  /// Serves in `threads` background threads (plus one that moves the messages); returns at once.
+  void start(unsigned threads = 1);
+
+  /// Serves in the calling thread, running handlers in it, until stop().
+  void serve();
+
+  /// Stops taking requests, finishes those already taken (their replies go out), and returns
+  /// once the server threads have ended (at once when called from a handler).
+  void stop() noexcept;
+
+  /// The bound address (the real port of "tcp://host:*").
+  std::string endpoint() const;
+
+  /// The methods offered, sorted by name.
+  std::vector<method_info> methods() const;
+
+ private:
+  void add(std::string name, detail::rpc::method m);
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+/// Calls a server. Many calls may be in flight at once, from any number of threads.
+/// Thread-safety: every member may be called from any thread.
+class client {
+ public:
+  /// Connects to the server at `url` (a server not there yet is no error: calls wait for it up
+  /// to channel.connect_timeout). Throws: transport_error (bad URL).
+  explicit client(const std::string& url, rpc_options opts = {});
+  ~client();
+  client(const client&) = delete;
+  client& operator=(const client&) = delete;
+
+  /// Calls `method` with `args` and waits for its result, at most the default timeout.
+  /// Throws: remote_error (the handler threw; also an unknown method), type_mismatch (the
+  /// server's signature differs), timeout_error, transport_error (no server, or it went away
+  /// during the call), decode_error, channel_closed (client destroyed meanwhile).
+  template <class R = void, class... A>
+  R call(std::string_view method, A&&... args) {
+    return async_call_for<R>(timeout_, method, std::forward<A>(args)...).get();
+  }
+
+  /// call() with its own timeout.
+  template <class R = void, class Rep, class Period, class... A>
+  R call_for(std::chrono::duration<Rep, Period> timeout, std::string_view method, A&&... args) {
+    return async_call_for<R>(timeout, method, std::forward<A>(args)...).get();
+  }
+
+  /// Starts a call; the future gives its result or throws what call() would.
+  template <class R = void, class... A>
+  std::future<R> async_call(std::string_view method, A&&... args) {
+    return async_call_for<R>(timeout_, method, std::forward<A>(args)...);
+  }
+
+  /// async_call() with its own timeout.
+  template <class R = void, class Rep, class Period, class... A>
+  std::future<R> async_call_for(std::chrono::duration<Rep, Period> timeout, std::string_view method,
+                                A&&... args) {
+    namespace r = detail::rpc;
+    using args_t = std::tuple<r::arg_t<A&&>...>;
+    using result = r::result_t<R>;
+    auto done = std::make_shared<std::promise<R>>();
+    std::future<R> future = done->get_future();
+    std::uint64_t id = next_id();
+    auto deadline = std::chrono::steady_clock::now() +
+                    std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout);
+    auto ms = std::chrono::ceil<std::chrono::milliseconds>(timeout).count();
+    r::call c;
+    c.method = std::string(method);
+    c.signature = r::signature<R, args_t>();
+    c.deadline = deadline;
+    r::request_head head{id, r::checked_fingerprint<args_t>(), r::checked_fingerprint<result>(),
+                         static_cast<std::uint32_t>(std::clamp<long long>(ms, 1, UINT32_MAX)),
+                         c.method};
+    dumps_append(head, c.request);
+    dumps_append(args_t(std::forward<A>(args)...), c.request);
+    limits lim = limits_;
+    c.complete = [done, lim, m = c.method, sig = c.signature](r::status s, const std::string& type,
+                                                              const std::string& message,
+                                                              std::span<const std::byte> bytes) {
+      try {
+        if (s != r::status::ok) r::throw_reply(s, type, message, m, sig);
+        if constexpr (std::is_void_v<R>) {
+          (void)loads<std::monostate>(bytes, lim);
+          done->set_value();
+        } else {
+          done->set_value(loads<result>(bytes, lim));
+        }
+      } catch (...) {
+        done->set_exception(std::current_exception());
+      }
+    };
+    c.fail = [done](std::exception_ptr e) { done->set_exception(std::move(e)); };
+    submit(id, std::move(c));
+    return future;
+  }
+
+  /// Marks `method` safe to run twice: a call to it that was in flight when the connection
+  /// was lost is sent again once a server is back, instead of failing.
+  void idempotent(std::string method);
+
+  /// The server's methods and their signatures. Throws: as call().
+  std::vector<method_info> methods();
+
+  /// Whether a server is connected now.
+  bool connected();
+
+  /// The server's URL.
+  std::string endpoint() const;
+
+ private:
+  std::uint64_t next_id();
+  void submit(std::uint64_t id, detail::rpc::call c);
+  struct impl;
+  std::unique_ptr<impl> impl_;
+  std::chrono::milliseconds timeout_;
+  limits limits_;
+};
+
+}  // namespace brine

@@ -1,0 +1,577 @@
+// The request/reply engines behind brine::server and brine::client: one thread per client or
+// server owns the transport link; callers and handler threads hand it work through queues.
+
+#include "brine/rpc.hpp"
+
+#include <cxxabi.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <typeinfo>
+#include <unordered_map>
+
+#include "brine/transport.hpp"
+
+namespace brine {
+
+using namespace std::chrono_literals;
+
+namespace detail::rpc {
+
+using clock = std::chrono::steady_clock;
+
+void throw_reply(status s, const std::string& type, const std::string& message,
+                 const std::string& method, const std::string& signature) {
+  switch (s) {
+    case status::remote_exception:
+      throw remote_error(type, message);
+    case status::unknown_method:
+      throw remote_error("brine::unknown_method", message);
+    case status::wrong_types:
+      throw type_mismatch("brine: the call " + method + " as " + signature +
+                          " does not match the server's " + method + " as " + message);
+    case status::expired:
+      throw timeout_error("brine: the server skipped " + method +
+                          ": its deadline had passed before it could run");
+    case status::bad_request:
+      throw decode_error(
+          "brine: the server could not read the arguments of " + method + ": " + message, 0);
+    case status::ok:
+      break;
+  }
+  throw decode_error("brine: a reply to " + method + " has an unknown status", 0);
+}
+
+namespace {
+
+// The first frame of `bytes` and what follows it. Throws: decode_error.
+std::pair<std::span<const std::byte>, std::span<const std::byte>> split(
+    std::span<const std::byte> bytes, const limits& lim) {
+  std::size_t n = frame_size(bytes, lim);
+  if (n > bytes.size())
+    throw decode_error("brine: a request/reply message is shorter than its first frame", 0);
+  return {bytes.first(n), bytes.subspan(n)};
+}
+
+std::string demangled(const char* name) {
+  int rc = 0;
+  char* s = abi::__cxa_demangle(name, nullptr, nullptr, &rc);
+  std::string out = rc == 0 && s != nullptr ? s : name;
+  std::free(s);
+  return out;
+}
+
+std::vector<std::byte> make_reply(std::uint64_t id, status s, std::string type,
+                                  std::string message) {
+  std::vector<std::byte> out;
+  dumps_append(reply_head{id, static_cast<std::uint8_t>(s), std::move(type), std::move(message)},
+               out);
+  return out;
+}
+
+constexpr std::string_view methods_method = "brine.methods";
+
+}  // namespace
+}  // namespace detail::rpc
+
+// ---------------------------------------------------------------- server
+
+struct server::impl {
+  struct job {
+    std::string client;
+    std::uint64_t id = 0;
+    const detail::rpc::method* m = nullptr;
+    std::vector<std::byte> args;
+    detail::rpc::clock::time_point deadline;
+  };
+  struct outgoing {
+    std::string client;
+    std::vector<std::byte> bytes;
+  };
+
+  rpc_options opts;
+  std::unique_ptr<transport::server_link> link;
+  std::string bound;
+  std::map<std::string, detail::rpc::method, std::less<>> methods;
+
+  std::mutex mutex;  // guards everything below
+  std::condition_variable work;
+  std::deque<job> jobs;
+  std::deque<outgoing> replies;
+  std::size_t busy = 0;  // jobs taken by workers, not yet replied
+  bool stopping = false;
+  bool running = false;
+  std::thread io;
+  std::vector<std::thread> workers;
+  std::set<std::thread::id> own_threads;
+
+  std::vector<method_info> list() const {
+    std::vector<method_info> out;
+    for (const auto& [name, m] : methods)
+      out.push_back({name, m.signature});
+    return out;
+  }
+
+  // Runs a handler and makes its reply.
+  std::vector<std::byte> run(const job& j) {
+    namespace r = detail::rpc;
+    if (r::clock::now() > j.deadline)
+      return r::make_reply(j.id, r::status::expired, {}, "deadline passed");
+    std::vector<std::byte> out =
+        r::make_reply(j.id, r::status::ok, {}, {});  // the result's frame follows
+    try {
+      j.m->invoke(j.args, opts.channel.decode_limits, out);
+      return out;
+    } catch (const brine::type_mismatch& e) {
+      return r::make_reply(j.id, r::status::wrong_types, {},
+                           j.m->signature + " (" + e.what() + ")");
+    } catch (const brine::remote_error& e) {
+      return r::make_reply(j.id, r::status::remote_exception, e.type(), e.message());
+    } catch (const std::exception& e) {
+      return r::make_reply(j.id, r::status::remote_exception, r::demangled(typeid(e).name()),
+                           e.what());
+    } catch (...) {
+      return r::make_reply(j.id, r::status::remote_exception, "unknown exception",
+                           "a handler threw something not derived from std::exception");
+    }
+  }
+
+  // Reads one request and either answers it at once (errors, built-ins), runs it here
+  // (`inline_handlers`), or queues it for the workers.
+  void take(const transport::received& in, const std::string& client, bool inline_handlers) {
+    namespace r = detail::rpc;
+    const limits& lim = opts.channel.decode_limits;
+    r::request_head head;
+    std::span<const std::byte> args;
+    try {
+      auto [first, rest] = r::split(in.frame, lim);
+      loads_into(first, head, lim);
+      args = rest;
+    } catch (const brine::decode_error&) {
+      return;  // not a brine request: there is no id to answer to
+    }
+    auto& [id, args_fp, result_fp, timeout_ms, name] = head;
+    auto send = [&](std::vector<std::byte> bytes) { queue_reply(client, std::move(bytes)); };
+    if (name == r::methods_method) {
+      std::vector<std::byte> out = r::make_reply(id, r::status::ok, {}, {});
+      dumps_append(list(), out);
+      return send(std::move(out));
+    }
+    auto it = methods.find(name);
+    if (it == methods.end()) {
+      std::string known;
+      for (const auto& [n, m] : methods)
+        known += (known.empty() ? "" : ", ") + n;
+      return send(r::make_reply(
+          id, r::status::unknown_method, {},
+          "no method '" + name + "' here; this server has: " + (known.empty() ? "(none)" : known)));
+    }
+    const r::method& m = it->second;
+    if (args_fp != m.args_fingerprint || result_fp != m.result_fingerprint)
+      return send(r::make_reply(id, r::status::wrong_types, {}, m.signature));
+    job j{client,
+          id,
+          &m,
+          {args.begin(), args.end()},
+          r::clock::now() + std::chrono::milliseconds(timeout_ms)};
+    if (inline_handlers) return send(run(j));
+    std::lock_guard lock(mutex);
+    jobs.push_back(std::move(j));
+    work.notify_one();
+  }
+
+  void queue_reply(const std::string& client, std::vector<std::byte> bytes) {
+    std::lock_guard lock(mutex);
+    replies.push_back({client, std::move(bytes)});
+  }
+
+  // Sends queued replies while the transport takes them without waiting (or until `until`).
+  void flush(transport::deadline until) {
+    for (;;) {
+      outgoing o;
+      {
+        std::lock_guard lock(mutex);
+        if (replies.empty()) return;
+        o = std::move(replies.front());
+        replies.pop_front();
+      }
+      std::span<std::byte> buf = link->prepare(o.bytes.size());
+      std::copy(o.bytes.begin(), o.bytes.end(), buf.begin());
+      if (!link->reply(o.client, until)) {
+        std::lock_guard lock(mutex);
+        replies.push_front(std::move(o));
+        return;
+      }
+    }
+  }
+
+  void io_loop(bool inline_handlers) {
+    transport::received in;
+    std::string client;
+    for (;;) {
+      flush(transport::deadline{});
+      bool waiting_replies;
+      {
+        std::lock_guard lock(mutex);
+        if (stopping) break;
+        waiting_replies = !replies.empty();
+      }
+      // Replies that could not leave are retried soon; otherwise wait for a request or wake().
+      transport::deadline until = transport::after(waiting_replies ? 1ms : 100ms);
+      try {
+        if (link->recv(in, client, until) == transport::recv_status::frame)
+          take(in, client, inline_handlers);
+      } catch (const brine::decode_error&) {
+        // A malformed message from some peer: skip it; the server goes on.
+      } catch (const brine::error&) {
+        // A transport failure: nothing a handler can mend; try again shortly.
+        std::this_thread::sleep_for(10ms);
+      }
+    }
+    // Drain: the workers finish what they took, then their replies leave within the linger.
+    {
+      std::unique_lock lock(mutex);
+      work.notify_all();
+      work.wait(lock, [&] { return jobs.empty() && busy == 0; });
+    }
+    transport::deadline last = transport::after(opts.channel.linger);
+    for (;;) {
+      flush(transport::after(10ms));
+      std::lock_guard lock(mutex);
+      if (replies.empty() || detail::rpc::clock::now() >= last) break;
+    }
+  }
+
+  void worker_loop() {
+    std::unique_lock lock(mutex);
+    for (;;) {
+      work.wait(lock, [&] { return stopping || !jobs.empty(); });
+      if (jobs.empty()) {
+        if (stopping) return;
+        continue;
+      }
+      job j = std::move(jobs.front());
+      jobs.pop_front();
+      ++busy;
+      lock.unlock();
+      std::vector<std::byte> out = run(j);
+      lock.lock();
+      replies.push_back({std::move(j.client), std::move(out)});
+      --busy;
+      if (stopping) work.notify_all();
+      lock.unlock();
+      link->wake();
+      lock.lock();
+    }
+  }
+};
+
+server::server(const std::string& url, rpc_options opts)
+    : server(std::vector<std::string>{url}, std::move(opts)) {}
+
+server::server(std::vector<std::string> urls, rpc_options opts) : impl_(std::make_unique<impl>()) {
+  impl_->opts = std::move(opts);
+  impl_->link = transport::open_server(urls, impl_->opts.channel);
+  impl_->bound = impl_->link->endpoint();
+}
+
+server::~server() {
+  stop();
+  if (impl_->link) impl_->link->close();
+}
+
+void server::add(std::string name, detail::rpc::method m) {
+  std::lock_guard lock(impl_->mutex);
+  if (impl_->running) throw error("brine: handle() must come before start() or serve()");
+  if (name == detail::rpc::methods_method) throw error("brine: the name brine.methods is taken");
+  impl_->methods.insert_or_assign(std::move(name), std::move(m));
+}
+
+void server::start(unsigned threads) {
+  impl& s = *impl_;
+  std::lock_guard lock(s.mutex);
+  if (s.running) throw error("brine: this server already runs");
+  if (s.stopping) throw error("brine: this server was stopped");
+  s.running = true;
+  bool inline_handlers = threads == 0;
+  s.io = std::thread([&s, inline_handlers] { s.io_loop(inline_handlers); });
+  s.own_threads.insert(s.io.get_id());
+  for (unsigned i = 0; i < threads; ++i) {
+    s.workers.emplace_back([&s] { s.worker_loop(); });
+    s.own_threads.insert(s.workers.back().get_id());
+  }
+}
+
+void server::serve() {
+  impl& s = *impl_;
+  {
+    std::lock_guard lock(s.mutex);
+    if (s.running) throw error("brine: this server already runs");
+    if (s.stopping) throw error("brine: this server was stopped");
+    s.running = true;
+    s.own_threads.insert(std::this_thread::get_id());
+  }
+  s.io_loop(/*inline_handlers=*/true);
+}
+
+void server::stop() noexcept {
+  impl& s = *impl_;
+  {
+    std::lock_guard lock(s.mutex);
+    s.stopping = true;
+    s.work.notify_all();
+    if (s.own_threads.count(std::this_thread::get_id()) != 0) {
+      s.link->wake();
+      return;  // a handler stops its own server: the threads end after it returns
+    }
+  }
+  s.link->wake();
+  if (s.io.joinable()) s.io.join();
+  for (std::thread& t : s.workers)
+    if (t.joinable()) t.join();
+  s.workers.clear();
+}
+
+std::string server::endpoint() const { return impl_->bound; }
+
+std::vector<method_info> server::methods() const { return impl_->list(); }
+
+// ---------------------------------------------------------------- client
+
+struct client::impl {
+  using clock = detail::rpc::clock;
+  struct entry {
+    detail::rpc::call c;
+    bool sent = false;
+    clock::time_point queued;
+  };
+
+  rpc_options opts;
+  std::string url;
+  std::unique_ptr<transport::client_link> link;
+  std::atomic<std::uint64_t> ids{0};
+
+  std::mutex mutex;  // guards inbox, idempotent, stopping
+  std::deque<std::pair<std::uint64_t, detail::rpc::call>> inbox;
+  std::set<std::string, std::less<>> idempotent;
+  bool stopping = false;
+  std::thread io;
+
+  // Owned by the I/O thread.
+  std::unordered_map<std::uint64_t, entry> calls;
+  std::set<std::pair<clock::time_point, std::uint64_t>> deadlines;
+  std::deque<std::uint64_t> unsent;
+  std::uint64_t seen_losses = 0;
+  std::atomic<bool> link_connected{false};  // as the I/O thread last saw it
+
+  void finish(std::uint64_t id, std::exception_ptr e) {
+    auto it = calls.find(id);
+    if (it == calls.end()) return;
+    deadlines.erase({it->second.c.deadline, id});
+    detail::rpc::call c = std::move(it->second.c);
+    calls.erase(it);
+    c.fail(std::move(e));
+  }
+
+  void take_inbox() {
+    std::lock_guard lock(mutex);
+    auto now = clock::now();
+    while (!inbox.empty()) {
+      auto [id, c] = std::move(inbox.front());
+      inbox.pop_front();
+      deadlines.insert({c.deadline, id});
+      calls.emplace(id, entry{std::move(c), false, now});
+      unsent.push_back(id);
+    }
+  }
+
+  bool is_idempotent(const std::string& m) {
+    std::lock_guard lock(mutex);
+    return idempotent.count(m) != 0;
+  }
+
+  // Calls sent before a lost connection get no reply: fail them, or send idempotent ones again.
+  void check_losses() {
+    std::uint64_t losses = link->losses();
+    if (losses == seen_losses) return;
+    seen_losses = losses;
+    std::vector<std::uint64_t> lost;
+    for (auto& [id, e] : calls)
+      if (e.sent) lost.push_back(id);
+    std::sort(lost.begin(), lost.end());
+    for (std::uint64_t id : lost) {
+      entry& e = calls.at(id);
+      if (is_idempotent(e.c.method)) {
+        e.sent = false;
+        unsent.push_front(id);
+      } else {
+        finish(id, std::make_exception_ptr(transport_error(
+                       "brine: the server at " + url + " went away during the call to " +
+                       e.c.method + " (not retried: the method is not marked idempotent)")));
+      }
+    }
+    std::sort(unsent.begin(), unsent.end());  // ids grow with time: oldest first
+  }
+
+  void send_unsent() {
+    while (!unsent.empty()) {
+      std::uint64_t id = unsent.front();
+      auto it = calls.find(id);
+      if (it == calls.end()) {
+        unsent.pop_front();
+        continue;
+      }
+      const std::vector<std::byte>& bytes = it->second.c.request;
+      std::span<std::byte> buf = link->prepare(bytes.size());
+      std::copy(bytes.begin(), bytes.end(), buf.begin());
+      if (!link->commit(transport::deadline{})) return;
+      it->second.sent = true;
+      unsent.pop_front();
+    }
+  }
+
+  void expire() {
+    auto now = clock::now();
+    while (!deadlines.empty() && deadlines.begin()->first <= now) {
+      std::uint64_t id = deadlines.begin()->second;
+      const entry& e = calls.at(id);
+      std::exception_ptr ex;
+      if (!e.sent && !link->connected()) {
+        ex = std::make_exception_ptr(transport_error("brine: no server at " + url + " for " +
+                                                     e.c.method + " before its deadline"));
+      } else {
+        ex = std::make_exception_ptr(
+            timeout_error("brine: no reply to " + e.c.method + " from " + url + " in time"));
+      }
+      finish(id, ex);
+    }
+    // A call that waited connect_timeout for any server at all fails as unreachable.
+    if (unsent.empty() || link->connected()) return;
+    for (std::uint64_t id : std::vector<std::uint64_t>(unsent.begin(), unsent.end())) {
+      auto it = calls.find(id);
+      if (it == calls.end() || now - it->second.queued < opts.channel.connect_timeout) continue;
+      finish(id, std::make_exception_ptr(transport_error(
+                     "brine: no server at " + url + " within " +
+                     std::to_string(opts.channel.connect_timeout.count()) + " ms for " +
+                     it->second.c.method + ": nothing listens there, or it is unreachable")));
+    }
+  }
+
+  void deliver(std::span<const std::byte> frame) {
+    namespace r = detail::rpc;
+    const limits& lim = opts.channel.decode_limits;
+    r::reply_head head;
+    std::span<const std::byte> result;
+    try {
+      auto [first, rest] = r::split(frame, lim);
+      loads_into(first, head, lim);
+      result = rest;
+    } catch (const brine::decode_error&) {
+      return;  // not a reply of ours
+    }
+    auto& [id, st, type, message] = head;
+    auto it = calls.find(id);
+    if (it == calls.end()) return;  // timed out already, or a duplicate
+    deadlines.erase({it->second.c.deadline, id});
+    r::call c = std::move(it->second.c);
+    calls.erase(it);
+    c.complete(static_cast<r::status>(st), type, message, result);
+  }
+
+  void io_loop() {
+    transport::received in;
+    for (;;) {
+      {
+        std::lock_guard lock(mutex);
+        if (stopping) break;
+      }
+      try {
+        take_inbox();
+        check_losses();
+        link_connected = link->connected();
+        send_unsent();
+        expire();
+        // Calls that could not leave yet are retried soon; otherwise wait for a reply or wake().
+        auto until = clock::now() + (unsent.empty() ? 50ms : 1ms);
+        if (!deadlines.empty()) until = std::min(until, deadlines.begin()->first);
+        while (link->recv(in, until) == transport::recv_status::frame) {
+          deliver(in.frame);
+          until = transport::deadline{};  // take whatever else is here, then loop
+        }
+      } catch (const brine::decode_error&) {
+        // A malformed reply: skipped.
+      } catch (...) {
+        // The transport failed: every call in flight learns why; later calls try again.
+        fail_all(std::current_exception());
+        std::this_thread::sleep_for(10ms);
+      }
+    }
+    take_inbox();
+    fail_all(std::make_exception_ptr(channel_closed("brine: the client was destroyed")));
+  }
+
+  void fail_all(std::exception_ptr e) {
+    std::vector<std::uint64_t> open;
+    for (const auto& [id, en] : calls)
+      open.push_back(id);
+    for (std::uint64_t id : open)
+      finish(id, e);
+    unsent.clear();
+  }
+};
+
+client::client(const std::string& url, rpc_options opts)
+    : impl_(std::make_unique<impl>()), timeout_(opts.timeout), limits_(opts.channel.decode_limits) {
+  impl& c = *impl_;
+  c.opts = std::move(opts);
+  c.url = url;
+  std::vector<std::string> urls{url};
+  c.link = transport::open_client(urls, c.opts.channel);
+  c.io = std::thread([&c] { c.io_loop(); });
+}
+
+client::~client() {
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->stopping = true;
+  }
+  impl_->link->wake();
+  impl_->io.join();
+  impl_->link->close();
+}
+
+std::uint64_t client::next_id() { return ++impl_->ids; }
+
+void client::submit(std::uint64_t id, detail::rpc::call c) {
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (impl_->stopping) {
+      c.fail(std::make_exception_ptr(channel_closed("brine: the client was destroyed")));
+      return;
+    }
+    impl_->inbox.emplace_back(id, std::move(c));
+  }
+  impl_->link->wake();
+}
+
+void client::idempotent(std::string method) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->idempotent.insert(std::move(method));
+}
+
+std::vector<method_info> client::methods() {
+  return call<std::vector<method_info>>(detail::rpc::methods_method);
+}
+
+bool client::connected() { return impl_->link_connected.load(); }
+
+std::string client::endpoint() const { return impl_->url; }
+
+}  // namespace brine

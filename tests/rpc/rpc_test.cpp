@@ -1,0 +1,410 @@
+// Request/reply and RPC: brine::server and brine::client in one process and across processes.
+
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../channel/channel_test_util.hpp"
+#include "brine/rpc.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+struct point {
+  double x = 0;
+  double y = 0;
+  std::string label;
+  BRINE_FIELDS(x, y, label)
+};
+
+struct not_found : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+brine::rpc_options quick(std::chrono::milliseconds timeout = 20s) {
+  brine::rpc_options o;
+  o.timeout = timeout;
+  o.channel.connect_timeout = 5s;
+  return o;
+}
+
+// A server with the methods most tests call.
+void offer(brine::server& srv, std::atomic<int>* slow_runs = nullptr) {
+  srv.handle("add", [](int a, int b) { return a + b; });
+  srv.handle("hello", [] { return std::string("hello"); });
+  srv.handle("greet", [](const std::string& who) { return "hi " + who; });
+  srv.handle("scale", [](const point& p, double f) {
+    return point{p.x * f, p.y * f, p.label + "*"};
+  });
+  srv.handle("nothing", [](int) {});
+  srv.handle("fail", [](const std::string& why) -> int { throw not_found(why); });
+  srv.handle("sleep", [slow_runs](int ms) {
+    if (slow_runs != nullptr) ++*slow_runs;
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    return ms;
+  });
+}
+
+// A pipe a child writes one byte into to say "now".
+struct signal_pipe {
+  int fd[2] = {-1, -1};
+  signal_pipe() { REQUIRE(::pipe(fd) == 0); }
+  ~signal_pipe() {
+    ::close(fd[0]);
+    ::close(fd[1]);
+  }
+  void notify() const {
+    char c = 1;
+    (void)!::write(fd[1], &c, 1);
+  }
+  bool wait(std::chrono::milliseconds timeout) const {
+    pollfd p{fd[0], POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(timeout.count())) != 1) return false;
+    char c;
+    return ::read(fd[0], &c, 1) == 1;
+  }
+};
+
+void expect(bool ok, const std::string& what) {
+  if (!ok) throw std::runtime_error(what);
+}
+
+}  // namespace
+
+TEST_CASE("rpc: calls with every kind of signature return their results", "[rpc]") {
+  brine::server srv(test::ipc_url("calc"));
+  offer(srv);
+  srv.start(2);
+  brine::client cli(srv.endpoint(), quick());
+  CHECK(cli.call<int>("add", 2, 3) == 5);
+  CHECK(cli.call<std::string>("hello") == "hello");
+  CHECK(cli.call<std::string>("greet", "bob") == "hi bob");
+  CHECK(cli.call<std::string>("greet", std::string("ann")) == "hi ann");
+  point p = cli.call<point>("scale", point{1.5, -2, "p"}, 2.0);
+  CHECK(p.x == 3.0);
+  CHECK(p.y == -4.0);
+  CHECK(p.label == "p*");
+  cli.call("nothing", 7);
+  std::future<int> f = cli.async_call<int>("add", 40, 2);
+  CHECK(f.get() == 42);
+}
+
+TEST_CASE("rpc: serve() answers in the calling thread until a handler stops it", "[rpc]") {
+  brine::server srv(test::inproc_url("serve"));
+  srv.handle("add", [](int a, int b) { return a + b; });
+  srv.handle("stop", [&srv] { srv.stop(); });
+  std::thread t([&] { srv.serve(); });
+  {
+    brine::client cli(srv.endpoint(), quick());
+    CHECK(cli.call<int>("add", 1, 2) == 3);
+    cli.call("stop");
+  }
+  t.join();  // serve() returned: the test would hang here otherwise
+  CHECK(srv.methods().size() == 2);
+}
+
+TEST_CASE("rpc: a handler's exception comes back as remote_error with its type and message",
+          "[rpc]") {
+  brine::server srv(test::ipc_url("fail"));
+  offer(srv);
+  srv.start(1);
+  brine::client cli(srv.endpoint(), quick());
+  try {
+    cli.call<int>("fail", std::string("no such key: k1"));
+    FAIL("no exception");
+  } catch (const brine::remote_error& e) {
+    CHECK(e.type() == "(anonymous namespace)::not_found");
+    CHECK(e.message() == "no such key: k1");
+  }
+  CHECK(cli.call<int>("add", 1, 1) == 2);  // the server goes on
+}
+
+TEST_CASE("rpc: an unknown method is an error listing the server's methods", "[rpc]") {
+  brine::server srv(test::ipc_url("unknown"));
+  offer(srv);
+  srv.start(1);
+  brine::client cli(srv.endpoint(), quick());
+  try {
+    cli.call<int>("ad", 1, 2);
+    FAIL("no exception");
+  } catch (const brine::remote_error& e) {
+    std::string what = e.what();
+    CHECK(what.find("no method 'ad'") != std::string::npos);
+    CHECK(what.find("add, fail, greet, hello") != std::string::npos);
+  }
+}
+
+TEST_CASE("rpc: arguments or a result of the wrong types are a type_mismatch naming both",
+          "[rpc]") {
+  brine::server srv(test::ipc_url("types"));
+  std::atomic<int> runs{0};
+  srv.handle("add", [&runs](int a, int b) {
+    ++runs;
+    return a + b;
+  });
+  srv.start(1);
+  brine::client cli(srv.endpoint(), quick());
+  try {
+    cli.call<int>("add", 2.0, 3.0);
+    FAIL("no exception");
+  } catch (const brine::type_mismatch& e) {
+    std::string what = e.what();
+    CHECK(what.find("int(double, double)") != std::string::npos);
+    CHECK(what.find("int(int, int)") != std::string::npos);
+  }
+  CHECK_THROWS_AS(cli.call<std::string>("add", 2, 3), brine::type_mismatch);
+  CHECK_THROWS_AS(cli.call<int>("add", 2), brine::type_mismatch);
+  CHECK(runs == 0);  // checked before the handler runs
+  CHECK(cli.call<int>("add", 2, 3) == 5);
+  CHECK(runs == 1);
+}
+
+TEST_CASE("rpc: a call that takes too long is a timeout_error; the client goes on", "[rpc]") {
+  brine::server srv(test::ipc_url("timeout"));
+  offer(srv);
+  srv.start(2);
+  brine::client cli(srv.endpoint(), quick(5s));
+  CHECK_THROWS_AS(cli.call_for<int>(50ms, "sleep", 400), brine::timeout_error);
+  CHECK(cli.call<int>("add", 3, 4) == 7);
+  // The late reply of the first call is dropped, not mistaken for another call's.
+  std::this_thread::sleep_for(450ms);
+  CHECK(cli.call<int>("add", 5, 6) == 11);
+}
+
+TEST_CASE("rpc: the server skips a call whose deadline passed while it waited", "[rpc]") {
+  brine::server srv(test::ipc_url("deadline"));
+  std::atomic<int> runs{0};
+  offer(srv, &runs);
+  srv.start(1);  // one handler thread: the second call waits behind the first
+  brine::client cli(srv.endpoint(), quick());
+  std::future<int> first = cli.async_call<int>("sleep", 300);
+  std::this_thread::sleep_for(50ms);
+  std::future<int> second = cli.async_call_for<int>(50ms, "sleep", 1);
+  CHECK_THROWS_AS(second.get(), brine::timeout_error);
+  CHECK(first.get() == 300);
+  CHECK(cli.call<int>("add", 0, 0) == 0);  // after the skipped call, had it run
+  CHECK(runs == 1);
+}
+
+TEST_CASE("rpc: 10,000 asynchronous calls in flight all come back right", "[rpc]") {
+  brine::server srv(test::ipc_url("many"));
+  offer(srv);
+  srv.start(2);
+  brine::client cli(srv.endpoint(), quick(60s));
+  std::vector<std::future<int>> futures;
+  futures.reserve(10'000);
+  for (int i = 0; i < 10'000; ++i)
+    futures.push_back(cli.async_call<int>("add", i, 1'000'000));
+  for (int i = 0; i < 10'000; ++i)
+    REQUIRE(futures[static_cast<std::size_t>(i)].get() == i + 1'000'000);
+}
+
+TEST_CASE("rpc: many client threads share one client, and several clients one server", "[rpc]") {
+  brine::server srv(test::ipc_url("threads"));
+  offer(srv);
+  srv.start(2);
+  brine::client shared(srv.endpoint(), quick(60s));
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      brine::client own(srv.endpoint(), quick(60s));
+      for (int i = 0; i < 300; ++i) {
+        if (shared.call<int>("add", t, i) != t + i) ++wrong;
+        if (own.call<std::string>("greet", std::to_string(i)) != "hi " + std::to_string(i)) ++wrong;
+      }
+    });
+  }
+  for (std::thread& t : threads)
+    t.join();
+  CHECK(wrong == 0);
+}
+
+TEST_CASE("rpc: stop() finishes the calls already taken and sends their replies", "[rpc]") {
+  brine::server srv(test::ipc_url("drain"));
+  offer(srv);
+  srv.start(2);
+  brine::client cli(srv.endpoint(), quick());
+  std::future<int> a = cli.async_call<int>("sleep", 200);
+  std::future<int> b = cli.async_call<int>("sleep", 200);
+  std::this_thread::sleep_for(80ms);  // both taken by the two handler threads
+  srv.stop();
+  CHECK(a.get() == 200);
+  CHECK(b.get() == 200);
+}
+
+TEST_CASE("rpc: methods() lists names and signatures", "[rpc]") {
+  brine::server srv(test::inproc_url("list"));
+  offer(srv);
+  srv.start(1);
+  brine::client cli(srv.endpoint(), quick());
+  std::vector<brine::method_info> list = cli.methods();
+  std::map<std::string, std::string> by_name;
+  for (const auto& m : list)
+    by_name[m.name] = m.signature;
+  CHECK(list.size() == 7);
+  CHECK(by_name["add"] == "int(int, int)");
+  CHECK(by_name["nothing"] == "std::monostate(int)");
+  CHECK(srv.methods().size() == 7);
+}
+
+TEST_CASE("rpc: no server is a transport_error after connect_timeout, not a hang", "[rpc]") {
+  brine::rpc_options o = quick();
+  o.channel.connect_timeout = 300ms;
+  brine::client cli(test::ipc_url("nobody"), o);
+  CHECK_THROWS_AS(cli.call<int>("add", 1, 2), brine::transport_error);
+  CHECK_FALSE(cli.connected());
+}
+
+TEST_CASE("rpc: bad URLs and shm:// (not yet) are transport errors", "[rpc]") {
+  CHECK_THROWS_AS(brine::server("tcp://127.0.0.1"), brine::transport_error);
+  CHECK_THROWS_AS(brine::client("nope://x"), brine::transport_error);
+  CHECK_THROWS_AS(brine::server("shm://calc"), brine::transport_error);
+  brine::server first(test::ipc_url("busy"));
+  CHECK_THROWS_AS(brine::server(first.endpoint()), brine::transport_error);
+}
+
+TEST_CASE("rpc: garbage sent to a server is skipped; it goes on serving", "[rpc]") {
+  brine::server srv(test::ipc_url("garbage"));
+  offer(srv);
+  srv.start(1);
+  std::vector<std::string> urls{srv.endpoint()};
+  auto raw = brine::transport::open_client(urls, {});
+  std::span<std::byte> junk = raw->prepare(5);
+  std::fill(junk.begin(), junk.end(), std::byte{0x42});
+  REQUIRE(raw->commit(brine::transport::after(5s)));
+  brine::client cli(srv.endpoint(), quick());
+  CHECK(cli.call<int>("add", 1, 2) == 3);
+}
+
+// The tests below fork before this process starts any thread of its own (see docs: a child of
+// a process whose threads are busy may inherit locked allocator state under sanitizers).
+
+TEST_CASE("rpc: calls from 8 client processes", "[rpc][process]") {
+  std::string url = test::ipc_url("procs");
+  pid_t server = test::spawn([url] {
+    brine::server srv(url);
+    offer(srv);
+    srv.handle("stop", [&srv] { srv.stop(); });
+    srv.serve();
+  });
+  std::vector<pid_t> clients;
+  for (int c = 0; c < 8; ++c) {
+    clients.push_back(test::spawn([url, c] {
+      brine::client cli(url, quick(30s));
+      std::vector<std::future<int>> fs;
+      for (int i = 0; i < 500; ++i)
+        fs.push_back(cli.async_call<int>("add", c * 1000, i));
+      for (int i = 0; i < 500; ++i)
+        expect(fs[static_cast<std::size_t>(i)].get() == c * 1000 + i, "wrong sum");
+    }));
+  }
+  for (pid_t p : clients)
+    CHECK(test::wait_child(p) == 0);
+  pid_t stopper = test::spawn([url] { brine::client(url, quick()).call("stop"); });
+  CHECK(test::wait_child(stopper) == 0);
+  CHECK(test::wait_child(server) == 0);
+}
+
+TEST_CASE("rpc: a server killed mid-call fails the call promptly; a new server is found",
+          "[rpc][process]") {
+  std::string url = test::ipc_url("killed");
+  signal_pipe busy;
+  signal_pipe failed;
+  auto serve = [url, &busy] {
+    brine::server srv(url);
+    offer(srv);
+    srv.handle("block", [&busy] {
+      busy.notify();
+      std::this_thread::sleep_for(60s);
+    });
+    srv.start(1);
+    std::this_thread::sleep_for(120s);
+  };
+  pid_t first = test::spawn(serve);
+  pid_t caller = test::spawn([url, &failed] {
+    brine::client cli(url, quick(30s));
+    expect(cli.call<int>("add", 1, 2) == 3, "first call");
+    try {
+      cli.call("block");  // the server dies during this call
+      expect(false, "the call to a killed server returned");
+    } catch (const brine::transport_error&) {
+    }
+    failed.notify();
+    // The client finds the server that replaced the dead one, at the same URL.
+    expect(cli.call<int>("add", 2, 3) == 5, "call after restart");
+  });
+  REQUIRE(busy.wait(20s));
+  ::kill(first, SIGKILL);
+  CHECK(test::wait_child(first) == 128 + SIGKILL);
+  CHECK(failed.wait(20s));  // well before the call's own 30 s timeout
+  pid_t second = test::spawn(serve);
+  CHECK(test::wait_child(caller) == 0);
+  ::kill(second, SIGKILL);
+  test::wait_child(second);
+  ::unlink(url.substr(6).c_str());  // killed servers leave their socket file
+}
+
+TEST_CASE("rpc: an idempotent call in flight when its server died is sent again",
+          "[rpc][process]") {
+  std::string url = test::ipc_url("retry");
+  signal_pipe busy;
+  pid_t first = test::spawn([url, &busy] {
+    brine::server srv(url);
+    srv.handle("lookup", [&busy](int k) {
+      busy.notify();
+      std::this_thread::sleep_for(60s);
+      return k;
+    });
+    srv.start(1);
+    std::this_thread::sleep_for(120s);
+  });
+  pid_t caller = test::spawn([url] {
+    brine::client cli(url, quick(30s));
+    cli.idempotent("lookup");
+    expect(cli.call<int>("lookup", 7) == 70, "retried call");
+  });
+  REQUIRE(busy.wait(20s));
+  ::kill(first, SIGKILL);
+  CHECK(test::wait_child(first) == 128 + SIGKILL);
+  pid_t second = test::spawn([url] {
+    brine::server srv(url);
+    srv.handle("lookup", [](int k) { return k * 10; });
+    srv.start(1);
+    std::this_thread::sleep_for(120s);
+  });
+  CHECK(test::wait_child(caller) == 0);
+  ::kill(second, SIGKILL);
+  test::wait_child(second);
+  ::unlink(url.substr(6).c_str());
+}
+
+TEST_CASE("rpc: over tcp with CURVE keys", "[rpc]") {
+  brine::curve_keys server_keys = brine::curve_keypair();
+  brine::curve_keys client_keys = brine::curve_keypair();
+  brine::rpc_options so;
+  so.channel.curve = brine::curve_options{server_keys, {}, {client_keys.public_key}};
+  brine::server srv("tcp://127.0.0.1:*", so);
+  offer(srv);
+  srv.start(1);
+  brine::rpc_options co = quick();
+  co.channel.curve = brine::curve_options{client_keys, server_keys.public_key, {}};
+  brine::client cli(srv.endpoint(), co);
+  CHECK(cli.call<int>("add", 20, 22) == 42);
+  // A client with a key the server does not know never gets through.
+  brine::rpc_options intruder = quick();
+  intruder.channel.connect_timeout = 500ms;
+  intruder.channel.curve = brine::curve_options{brine::curve_keypair(), server_keys.public_key, {}};
+  brine::client bad(srv.endpoint(), intruder);
+  CHECK_THROWS_AS(bad.call<int>("add", 1, 2), brine::transport_error);
+}
