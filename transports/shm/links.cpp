@@ -23,12 +23,16 @@ using transport::deadline;
 using transport::forever;
 
 // Each slot starts with this header; a message longer than one slot continues in the next slots
-// of the same ring, every one but the last flagged `more`.
+// of the same ring, every one but the last flagged `more`, every one but the first `continued`.
+// `continued` lets a receiver that takes a dead receiver's place skip the rest of a message whose
+// beginning the dead one had read, and lets a receiver drop the pieces of a message its sender
+// abandoned (see shm_sender::write_message): the next message begins without it.
 struct slot_header {
   std::uint32_t size;
   std::uint32_t flags;
 };
 constexpr std::uint32_t flag_more = 1;
+constexpr std::uint32_t flag_continued = 2;
 constexpr std::size_t slot_header_size = sizeof(slot_header);
 
 // Polls before sleeping: about what a message takes to arrive while a stream flows.
@@ -134,9 +138,11 @@ class shm_sender final : public transport::sender_link {
     }
     std::optional<std::uint32_t> r;
     participant& self = seg_.sender(index_);
-    if (!wait_for(self, until, [&] { return (r = pick_receiver()).has_value(); })) return false;
-    write_message(*r, staging_);
-    return true;
+    for (;;) {
+      if (!wait_for(self, until, [&] { return (r = pick_receiver()).has_value(); })) return false;
+      if (write_message(*r, staging_)) return true;
+      // Its receiver died or left in the middle of it: the message goes again, whole.
+    }
   }
 
   bool wait_peers(std::size_t count, deadline until) override {
@@ -216,24 +222,48 @@ class shm_sender final : public transport::sender_link {
     }
   }
 
-  void write_message(std::uint32_t r, std::span<const std::byte> bytes) {
+  // Writes a message slot by slot, waiting for room as long as its receiver reads. Returns false,
+  // leaving the message unfinished, if while it waits the receiver dies, leaves, or its place
+  // passes to another receiver: the pieces written (never the last) are skipped by whoever reads
+  // that ring next, and the caller sends the message again. Without this, a sender whose receiver
+  // died mid-message waited for it forever, whatever its deadline.
+  bool write_message(std::uint32_t r, std::span<const std::byte> bytes) {
     participant& self = seg_.sender(index_);
     participant& peer = seg_.receiver(r);
+    const std::uint32_t owner = peer.owner.load(std::memory_order_acquire);
+    const std::uint64_t generation = peer.generation.load(std::memory_order_acquire);
+    auto last_asked = clock::now();
+    auto receiver_changed = [&] {
+      if (peer.owner.load(std::memory_order_acquire) != owner ||
+          peer.generation.load(std::memory_order_acquire) != generation ||
+          peer.state.load(std::memory_order_acquire) != 2)
+        return true;
+      auto now = clock::now();
+      if (now - last_asked < liveness_every) return false;
+      last_asked = now;
+      if (process_id{owner, peer.start_time.load()}.alive()) return false;
+      // Dead: free its place, as reclaim_dead_receivers does, for the next receiver to take.
+      peer.state.store(3, std::memory_order_release);
+      std::uint32_t expected = owner;
+      peer.owner.compare_exchange_strong(expected, 0, std::memory_order_acq_rel);
+      return true;
+    };
     std::size_t at = 0;
     do {
       if (room(r) == 0) {
-        // A long message waits for the receiver slot by slot; it cannot be abandoned halfway.
+        // A long message cannot be taken back: it waits for the receiver slot by slot.
         ring_bell(peer);
-        wait_for(self, forever,
-                 [&] { return room(r) > 0 || peer.owner.load(std::memory_order_acquire) == 0; });
-        if (room(r) == 0) throw transport_error("brine: " + url_ + ": receiver left mid-message");
+        wait_for(self, forever, [&] { return room(r) > 0 || receiver_changed(); });
+        if (receiver_changed() || room(r) == 0) return false;
       }
       std::size_t n = std::min(payload(), bytes.size() - at);
       std::byte* slot = free_slot(r);
       std::memcpy(slot + slot_header_size, bytes.data() + at, n);
+      std::uint32_t flags = at > 0 ? flag_continued : 0;
       at += n;
-      publish(r, slot, n, at < bytes.size() ? flag_more : 0);
+      publish(r, slot, n, flags | (at < bytes.size() ? flag_more : 0));
     } while (at < bytes.size());
+    return true;
   }
 
   // The slot the next message toward `r` goes into (room(r) > 0).
@@ -354,9 +384,20 @@ class shm_receiver final : public transport::receiver_link {
             seg_.slot(s, index_, static_cast<std::uint32_t>(heads_[s] & (seg_.shape().slots - 1)));
         slot_header h;
         std::memcpy(&h, slot, sizeof h);
-        if (h.size > payload() || (h.flags & ~flag_more) != 0)
+        if (h.size > payload() || (h.flags & ~(flag_more | flag_continued)) != 0)
           throw transport_error("brine: " + url_ + ": corrupt slot header");
         std::vector<std::byte>& part = partial_[s];
+        if ((h.flags & flag_continued) != 0 && part.empty()) {
+          // The rest of a message whose beginning this receiver never saw: a receiver that died
+          // in this place read it, or it was too long (decode_error below). Skipped.
+          seg_.ring(s, index_).head.store(++heads_[s], std::memory_order_release);
+          ring_bell(seg_.sender(s));
+          continue;
+        }
+        // A message's first piece while another is unfinished: the unfinished one was abandoned
+        // (its sender's receiver changed mid-message, or its sender died and another took the
+        // sender's place). Its pieces are dropped.
+        if ((h.flags & flag_continued) == 0) part.clear();
         if (h.flags == 0 && part.empty()) {
           // The common case: the whole frame in one slot, decoded in place.
           pending_ = s;
@@ -370,7 +411,7 @@ class shm_receiver final : public transport::receiver_link {
         part.insert(part.end(), slot + slot_header_size, slot + slot_header_size + h.size);
         seg_.ring(s, index_).head.store(++heads_[s], std::memory_order_release);
         ring_bell(seg_.sender(s));
-        if (h.flags == 0) {
+        if ((h.flags & flag_more) == 0) {
           assembled_.swap(part);
           part.clear();
           next_ = (s + 1) % n;

@@ -32,20 +32,31 @@ std::size_t round_up(std::size_t n, std::size_t to) { return (n + to - 1) / to *
   throw transport_error("brine: shm://" + name + ": " + why);
 }
 
-// Field 22 of /proc/<pid>/stat: when the process started, in clock ticks since boot.
-std::uint64_t start_time_of(std::uint32_t pid) {
+struct proc_stat {
+  char state = 0;                // field 3: 'R', 'S', ... 'Z' for a zombie, 'X' dead
+  std::uint64_t start_time = 0;  // field 22: when it started, in clock ticks since boot
+};
+
+std::optional<proc_stat> stat_of(std::uint32_t pid) {
   std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
   std::string line;
-  if (!std::getline(f, line)) return 0;
+  if (!std::getline(f, line)) return std::nullopt;
   std::size_t close = line.rfind(')');  // the command name may hold spaces and parentheses
-  if (close == std::string::npos) return 0;
+  if (close == std::string::npos || close + 2 >= line.size()) return std::nullopt;
   std::istringstream rest(line.substr(close + 2));
+  proc_stat st;
   std::string field;
   for (int i = 3; i <= 22; ++i) {
-    if (!(rest >> field)) return 0;
-    if (i == 22) return std::strtoull(field.c_str(), nullptr, 10);
+    if (!(rest >> field)) return std::nullopt;
+    if (i == 3) st.state = field[0];
+    if (i == 22) st.start_time = std::strtoull(field.c_str(), nullptr, 10);
   }
-  return 0;
+  return st;
+}
+
+std::uint64_t start_time_of(std::uint32_t pid) {
+  std::optional<proc_stat> st = stat_of(pid);
+  return st ? st->start_time : 0;
 }
 
 bool geometry_ok(const geometry& g) {
@@ -71,7 +82,12 @@ process_id process_id::self() {
 bool process_id::alive() const {
   if (pid == 0) return false;
   if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) return false;
-  return start_time == 0 || start_time_of(pid) == start_time;
+  std::optional<proc_stat> st = stat_of(pid);
+  // A killed process stays a zombie until its parent reaps it, and kill(pid, 0) still succeeds
+  // on it; it will never read or write again. Counting it alive would hang its peers for as long
+  // as its parent does not reap it, and the parent may be one of those peers, blocked in recv.
+  if (st && (st->state == 'Z' || st->state == 'X')) return false;
+  return start_time == 0 || (st && st->start_time == start_time);
 }
 
 std::string os_name_for(const std::string& name) {

@@ -42,7 +42,7 @@ struct process_id {
 // ---- shared layout (all fields naturally aligned; std::atomic of lock-free sizes only) ----
 
 inline constexpr char segment_magic[8] = {'b', 'r', 'i', 'n', 'e', 's', 'h', 'm'};
-inline constexpr std::uint32_t layout_version = 1;
+inline constexpr std::uint32_t layout_version = 2;  // 2: slot flag `continued`
 
 /// A participant slot. `owner` is 0 when free, else the pid; `start_time` disambiguates reuse.
 struct participant {
