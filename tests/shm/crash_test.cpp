@@ -1,0 +1,348 @@
+// Crash injection on shm:// pipelines: a sender or a receiver SIGKILLed at a random instant
+// (mid-write, mid-read, mid-message) never hangs the processes left, never hands them a torn,
+// corrupted or repeated message, and leaves no segment behind once everyone has gone.
+//
+// Rounds are bounded in number and in time; time only bounds the loops, it decides no verdict.
+// A killed child is reaped only after the others are done with the channel: until then it is a
+// zombie, which is as dead as a process gets for the transport.
+
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <iterator>
+#include <new>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../channel/channel_test_util.hpp"
+#include "brine/channel.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+constexpr int max_rounds = 30;
+constexpr auto time_budget = 9s;  // per test case; the two together stay under 20 s
+
+struct item {
+  std::uint64_t id = 0;
+  std::vector<std::uint8_t> bytes;
+};
+
+// From nothing to many 4 KiB slots; 100000 and 250000 bytes are longer than a 16-slot ring, so a
+// sender also waits for its receiver, and is killed, in the middle of a message.
+std::size_t size_of(std::uint64_t id) {
+  static constexpr std::size_t sizes[] = {0, 20, 300, 4000, 4100, 9000, 30000, 100000, 20, 250000};
+  return sizes[(id * 7 + id / 3) % std::size(sizes)];
+}
+
+item make_item(std::uint64_t id) {
+  item it{id, std::vector<std::uint8_t>(size_of(id))};
+  for (std::size_t i = 0; i < it.bytes.size(); ++i)
+    it.bytes[i] = std::uint8_t(id * 31 + i * 7 + (i >> 8));
+  return it;
+}
+
+bool intact(const item& it) {
+  if (it.bytes.size() != size_of(it.id)) return false;
+  for (std::size_t i = 0; i < it.bytes.size(); ++i)
+    if (it.bytes[i] != std::uint8_t(it.id * 31 + i * 7 + (i >> 8))) return false;
+  return true;
+}
+
+std::string name_prefix() { return "crash-" + std::to_string(::getpid()) + "-"; }
+
+std::string url_for(const std::string& what, int round) {
+  return "shm://" + name_prefix() + what + "-" + std::to_string(round);
+}
+
+// This test program's segments still in /dev/shm.
+std::vector<std::string> leftover_segments() {
+  std::string prefix = "brine." + std::to_string(::geteuid()) + "." + name_prefix();
+  std::vector<std::string> found;
+  for (const auto& e : std::filesystem::directory_iterator("/dev/shm"))
+    if (e.path().filename().string().rfind(prefix, 0) == 0)
+      found.push_back(e.path().filename().string());
+  return found;
+}
+
+// A T in memory shared with the children forked after it (an anonymous shared mapping).
+template <class T>
+class shared_block {
+ public:
+  shared_block() {
+    void* p = ::mmap(nullptr, sizeof(T), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    REQUIRE(p != MAP_FAILED);
+    value_ = new (p) T{};
+  }
+  ~shared_block() {
+    value_->~T();
+    ::munmap(value_, sizeof(T));
+  }
+  shared_block(const shared_block&) = delete;
+  shared_block& operator=(const shared_block&) = delete;
+  T* operator->() const { return value_; }
+  T& operator*() const { return *value_; }
+  T* get() const { return value_; }
+
+ private:
+  T* value_ = nullptr;
+};
+
+// Kills and reaps a child when a failed assertion leaves the round early.
+struct child_guard {
+  pid_t pid = 0;
+  ~child_guard() {
+    if (pid <= 0) return;
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+  }
+  int wait(std::chrono::milliseconds timeout) {
+    int code = test::wait_child(pid, timeout);
+    pid = 0;
+    return code;
+  }
+};
+
+// A hang fails the test program fast, saying so, instead of at Meson's timeout.
+struct watchdog {
+  explicit watchdog(unsigned seconds) {
+    ::signal(SIGALRM, [](int) {
+      static const char msg[] = "shm crash test: still running after its watchdog's time: a hang\n";
+      [[maybe_unused]] auto n = ::write(STDERR_FILENO, msg, sizeof msg - 1);
+      ::_exit(3);
+    });
+    ::alarm(seconds);
+  }
+  ~watchdog() {
+    ::alarm(0);
+    ::signal(SIGALRM, SIG_DFL);
+  }
+};
+
+// Spins (with short sleeps) until `flag` is set or `timeout` passes.
+bool await_flag(const std::atomic<int>& flag, std::chrono::milliseconds timeout) {
+  auto until = clock_type::now() + timeout;
+  while (flag.load() == 0) {
+    if (clock_type::now() >= until) return false;
+    std::this_thread::sleep_for(100us);
+  }
+  return true;
+}
+
+// Called first in each child: a child outlives a test program that failed or was killed by its
+// watchdog only as long as it takes to notice.
+void die_with_parent() { ::prctl(PR_SET_PDEATHSIG, SIGKILL); }
+
+int slots_for_round(int round) {
+  static constexpr int choices[] = {16, 64, 1000};
+  return choices[round % 3];
+}
+
+}  // namespace
+
+TEST_CASE("shm crash: a sender killed at any instant ends the stream after an intact prefix",
+          "[shm][process][crash]") {
+  watchdog dog(60);
+  std::random_device entropy;
+  const unsigned seed = entropy();
+  INFO("seed " << seed);
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> delay_us(0, 5000);
+  shared_block<std::atomic<int>> joined;
+  auto stop = clock_type::now() + time_budget;
+  int rounds = 0;
+  for (int round = 0; round < max_rounds && (round == 0 || clock_type::now() < stop); ++round) {
+    std::string url = url_for("sender", round);
+    INFO("round " << round << ", " << url);
+    brine::channel_options o;
+    o.high_water_mark = slots_for_round(round);
+    auto rx = brine::pull<item>(url, o);
+    joined->store(0);
+    child_guard kid{test::spawn([&] {
+      die_with_parent();
+      auto tx = brine::push<item>(url, o);
+      joined->store(1);
+      for (std::uint64_t id = 0;; ++id)
+        tx.send(make_item(id));
+    })};
+    REQUIRE(await_flag(*joined, 20s));
+
+    // Receive while the sender runs; kill it 0-5 ms after it joined, wherever it then is.
+    auto kill_at = clock_type::now() + std::chrono::microseconds(delay_us(rng));
+    bool killed = false;
+    clock_type::time_point give_up{};
+    std::uint64_t next = 0;
+    for (;;) {
+      if (!killed && clock_type::now() >= kill_at) {
+        REQUIRE(::kill(kid.pid, SIGKILL) == 0);
+        killed = true;
+        give_up = clock_type::now() + 20s;  // the end must come by then: no hang
+      }
+      std::optional<item> it;
+      try {
+        it = rx.recv_for(killed ? 100ms : 200us);
+      } catch (const brine::channel_closed&) {
+        break;
+      }
+      if (it) {
+        REQUIRE(it->id == next);  // in order, no gap, no duplicate
+        REQUIRE(intact(*it));     // no torn or mixed message
+        ++next;
+      } else if (killed) {
+        REQUIRE(clock_type::now() < give_up);
+      }
+    }
+    INFO("received " << next << " messages");
+    REQUIRE(killed);  // the stream ended only because its sender died
+    rx.close();
+    REQUIRE(kid.wait(20s) == 128 + SIGKILL);
+    ++rounds;
+  }
+  WARN(rounds << " rounds");
+  REQUIRE(leftover_segments().empty());
+}
+
+namespace {
+
+// What a receiver child saw, for the parent to check.
+struct reader_report {
+  std::atomic<std::int64_t> first{-1};  // first id received
+  std::atomic<std::int64_t> last{-1};   // last id received
+  std::atomic<std::int64_t> count{0};
+  std::atomic<int> error{0};  // 0, else one of the codes below
+};
+constexpr int err_gap = 1, err_torn = 2, err_hang = 3;
+
+const char* error_text(int e) {
+  switch (e) {
+    case 0:
+      return "none";
+    case err_gap:
+      return "a gap or a repeat in the ids";
+    case err_torn:
+      return "a torn or corrupted message";
+    case err_hang:
+      return "no message and no end for 20 s";
+  }
+  return "?";
+}
+
+// Receives until the end of stream, checking each message against the one before it.
+void read_stream(const std::string& url, const brine::channel_options& o, reader_report* rep) {
+  die_with_parent();
+  auto rx = brine::pull<item>(url, o);
+  bool ended = false;
+  try {
+    ended = test::drain(rx, [&](const item& it) {
+      std::int64_t id = static_cast<std::int64_t>(it.id);
+      if (rep->error.load() != 0) return;
+      if (!intact(it))
+        rep->error.store(err_torn);
+      else if (rep->last.load() >= 0 && id != rep->last.load() + 1)
+        rep->error.store(err_gap);
+      if (rep->first.load() < 0) rep->first.store(id);
+      rep->last.store(id);
+      rep->count.fetch_add(1);
+    });
+  } catch (const brine::decode_error&) {
+    rep->error.store(err_torn);  // pieces of two messages, or of one in the wrong order
+    return;
+  }
+  if (!ended) rep->error.store(err_hang);
+}
+
+}  // namespace
+
+TEST_CASE("shm crash: a receiver killed mid-read hands the rest of the stream to the next one",
+          "[shm][process][crash]") {
+  watchdog dog(60);
+  std::random_device entropy;
+  const unsigned seed = entropy();
+  INFO("seed " << seed);
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> delay_us(0, 5000);
+  constexpr std::uint64_t total = 600;
+  auto stop = clock_type::now() + time_budget;
+  int rounds = 0;
+  for (int round = 0; round < max_rounds && (round == 0 || clock_type::now() < stop); ++round) {
+    std::string url = url_for("receiver", round);
+    // Even rounds: the next receiver joins at once, while the sender may be in the middle of a
+    // message toward the dead one. Odd rounds: only after a send timed out with nobody reading.
+    bool join_at_once = round % 2 == 0;
+    INFO("round " << round << ", " << url << (join_at_once ? ", joins at once" : ", joins late"));
+    brine::channel_options o;
+    o.high_water_mark = round % 4 < 2 ? 16 : 64;
+    shared_block<reader_report> first_rep, next_rep;
+
+    auto tx = brine::push<item>(url, o);
+    child_guard first{test::spawn([&] { read_stream(url, o, first_rep.get()); })};
+    REQUIRE(tx.wait_peers(1, 20s));
+
+    auto kill_at = clock_type::now() + std::chrono::microseconds(delay_us(rng));
+    bool killed = false;
+    child_guard next;
+    auto give_up = clock_type::now() + 30s;
+    for (std::uint64_t id = 0; id < total;) {
+      if (!killed && clock_type::now() >= kill_at) {
+        REQUIRE(::kill(first.pid, SIGKILL) == 0);
+        killed = true;
+      }
+      // Bounded: send_for returns, even when the only receiver died in the middle of a long
+      // message (the watchdog fails the test otherwise).
+      bool sent = tx.send_for(make_item(id), 50ms);
+      if (sent) ++id;
+      if (killed && next.pid == 0 && (join_at_once || !sent))
+        next.pid = test::spawn([&] { read_stream(url, o, next_rep.get()); });
+      INFO("next receiver: " << error_text(next_rep->error.load()));
+      REQUIRE(next_rep->error.load() == 0);
+      REQUIRE(clock_type::now() < give_up);
+    }
+    if (!killed) {  // every message went out before the kill instant
+      REQUIRE(::kill(first.pid, SIGKILL) == 0);
+      killed = true;
+    }
+    if (next.pid == 0) next.pid = test::spawn([&] { read_stream(url, o, next_rep.get()); });
+    tx.close();
+    int next_code = next.wait(40s);
+    int first_code = first.wait(20s);
+
+    INFO("dead receiver: " << first_rep->count.load() << " messages, ids " << first_rep->first
+                           << ".." << first_rep->last
+                           << ", error: " << error_text(first_rep->error.load()));
+    INFO("next receiver: " << next_rep->count.load() << " messages, ids " << next_rep->first << ".."
+                           << next_rep->last << ", error: " << error_text(next_rep->error.load()));
+    REQUIRE(first_code == 128 + SIGKILL);
+    REQUIRE(first_rep->error.load() == 0);
+    REQUIRE(next_code == 0);
+    REQUIRE(next_rep->error.load() == 0);  // gapless and intact from its first message on
+    std::int64_t dead_last = first_rep->last.load();
+    if (next_rep->count.load() == 0) {  // the dead one had read everything
+      REQUIRE(dead_last >= std::int64_t{total} - 2);
+      ++rounds;
+      continue;
+    }
+    REQUIRE(next_rep->last.load() == std::int64_t{total} - 1);
+    // It starts where the dead one stopped: at most the message the dead one was decoding comes
+    // again, and at most the one it was in the middle of reading (some of its slots consumed) is
+    // lost. The dead one's `last` may lag its true last by one (killed before storing it).
+    REQUIRE(next_rep->first.load() >= dead_last);
+    REQUIRE(next_rep->first.load() <= dead_last + 3);
+    ++rounds;
+  }
+  WARN(rounds << " rounds");
+  REQUIRE(leftover_segments().empty());
+}
