@@ -81,6 +81,10 @@ constexpr std::string_view methods_method = "brine.methods";
 }  // namespace
 }  // namespace detail::rpc
 
+std::string detail::exception_type(const std::exception& e) {
+  return detail::rpc::demangled(typeid(e).name());
+}
+
 // ---------------------------------------------------------------- server
 
 struct server::impl {
@@ -135,8 +139,7 @@ struct server::impl {
     } catch (const brine::remote_error& e) {
       return r::make_reply(j.id, r::status::remote_exception, e.type(), e.message());
     } catch (const std::exception& e) {
-      return r::make_reply(j.id, r::status::remote_exception, r::demangled(typeid(e).name()),
-                           e.what());
+      return r::make_reply(j.id, r::status::remote_exception, detail::exception_type(e), e.what());
     } catch (...) {
       return r::make_reply(j.id, r::status::remote_exception, "unknown exception",
                            "a handler threw something not derived from std::exception");

@@ -84,6 +84,8 @@ std::uint32_t pattern_code(transport::pattern p) {
 
 geometry shape_from(const channel_options& o) {
   geometry g;
+  g.max_senders = std::clamp<std::uint32_t>(o.shm_senders, 1, 1024);
+  g.max_receivers = std::clamp<std::uint32_t>(o.shm_receivers, 1, 1024);
   if (o.high_water_mark > 0) {
     std::uint32_t want = static_cast<std::uint32_t>(std::min(o.high_water_mark, 1 << 16));
     std::uint32_t slots = 1;

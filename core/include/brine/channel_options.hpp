@@ -44,6 +44,11 @@ struct channel_options {
   slow_subscriber on_slow_subscriber = slow_subscriber::block;
   /// Encryption and authentication (tcp:// across machines).
   std::optional<curve_options> curve;
+  /// shm:// only: places for senders and for receivers in the segment, fixed by whoever creates
+  /// it (1 to 1024 each). Each (sender, receiver) pair has a ring of high_water_mark slots of
+  /// 4 KiB, mapped sparse: memory is used only by the messages in flight.
+  std::uint32_t shm_senders = 8;
+  std::uint32_t shm_receivers = 8;
   /// Limits applied when decoding received messages.
   limits decode_limits{};
 };

@@ -183,6 +183,15 @@ struct call {
   std::function<void(std::exception_ptr)> fail;
 };
 
+}  // namespace detail::rpc
+
+namespace detail {
+// The dynamic type of `e`, demangled ("std::runtime_error").
+std::string exception_type(const std::exception& e);
+}  // namespace detail
+
+namespace detail::rpc {
+
 // Throws what a reply that is not `ok` means.
 [[noreturn]] void throw_reply(status s, const std::string& type, const std::string& message,
                               const std::string& method, const std::string& signature);

@@ -1,0 +1,344 @@
+#pragma once
+
+// brine::pool: worker processes that run one function on many inputs, like Python's
+// multiprocessing.Pool. Inputs and results move over shared memory. docs/pool.md explains
+// chunking, crashes and shutdown.
+
+#include <sys/types.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <future>
+#include <iterator>
+#include <memory>
+#include <span>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "brine/channel_options.hpp"
+#include "brine/codec.hpp"
+#include "brine/error.hpp"
+#include "brine/reflect.hpp"
+#include "brine/rpc.hpp"
+
+namespace brine {
+
+/// Settings of a pool.
+struct pool_options {
+  /// Inputs per message to a worker; 0 chooses: about four chunks per worker for map(), one
+  /// input for submit().
+  std::size_t chunk_size = 0;
+  /// How many times the inputs of a worker that died are given to another worker (one at a
+  /// time, so that only the input that kills workers fails) before they fail.
+  unsigned retries = 1;
+  /// How long workers get to finish their current task when the pool is destroyed, before they
+  /// are killed.
+  std::chrono::milliseconds shutdown_grace{1000};
+  /// Transport settings for the shared-memory channels between the pool and its workers
+  /// (decode limits, queue depth).
+  channel_options channel{};
+};
+
+namespace detail::pool {
+
+// A task that failed in a worker: its exception's type and message.
+struct failure {
+  std::string type;
+  std::string message;
+  BRINE_FIELDS(type, message)
+};
+
+// The process side of a pool: workers, their channels, crash handling. Moves encoded chunks;
+// knows no C++ types (the template below encodes and decodes).
+class core {
+ public:
+  // In a worker: turns an encoded chunk of inputs into an encoded chunk of results. Must not
+  // throw (failures of single inputs are part of the result).
+  using work_fn = std::function<std::vector<std::byte>(std::span<const std::byte>)>;
+  // Splits an encoded chunk into encoded chunks of one input each.
+  using split_fn = std::function<std::vector<std::vector<std::byte>>(std::span<const std::byte>)>;
+  // Joins encoded result chunks into one, in order.
+  using join_fn = std::function<std::vector<std::byte>(const std::vector<std::vector<std::byte>>&)>;
+  // An encoded result chunk of one failed input.
+  using failed_fn =
+      std::function<std::vector<std::byte>(const std::string& type, const std::string& message)>;
+  struct codec {
+    work_fn work;
+    split_fn split;
+    join_fn join;
+    failed_fn failed;
+  };
+  // Completes a chunk with its encoded results, or fails it.
+  using done_fn = std::function<void(std::span<const std::byte>)>;
+  using fail_fn = std::function<void(std::exception_ptr)>;
+
+  core(unsigned workers, codec c, const pool_options& opts);
+  ~core();
+  core(const core&) = delete;
+  core& operator=(const core&) = delete;
+
+  // Queues a chunk; `done` or `fail` is called later on the pool's thread.
+  void submit(std::vector<std::byte> chunk, done_fn done, fail_fn fail);
+
+  unsigned workers() const noexcept;
+  std::size_t restarts() const noexcept;
+  std::vector<pid_t> pids() const;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+// The first parameter of a callable, by value.
+template <class F>
+using input_of = std::tuple_element_t<0, typename rpc::callable<F>::args>;
+
+template <class F>
+using output_of = rpc::result_t<typename rpc::callable<F>::result>;
+
+}  // namespace detail::pool
+
+/// Runs `fn` in `workers` processes. `fn` takes one serializable input (by value or const&)
+/// and returns a serializable result (void gives std::monostate).
+/// Thread-safety: every member may be called from any thread.
+template <class F>
+class pool {
+ public:
+  using input_type = detail::pool::input_of<F>;
+  using result_type = detail::pool::output_of<F>;
+
+  /// Starts `workers` processes (fork) that run `fn`. Throws: transport_error (no shared
+  /// memory), error (fork failed).
+  pool(unsigned workers, F fn, pool_options opts = {})
+      : opts_(std::move(opts)),
+        core_(std::max(1u, workers), make_codec(std::move(fn), opts_.channel.decode_limits),
+              opts_) {}
+
+  /// Runs fn(x) in a worker. The future throws remote_error if fn threw (type and message of
+  /// its exception), or if its worker died on it more than `retries` times.
+  std::future<result_type> submit(const input_type& x) {
+    auto promise = std::make_shared<std::promise<result_type>>();
+    std::future<result_type> f = promise->get_future();
+    send(
+        std::span<const input_type>(&x, 1),
+        [promise](std::vector<item>& out) { settle(*promise, out.at(0)); },
+        [promise](std::exception_ptr e) { promise->set_exception(e); });
+    return f;
+  }
+
+  /// fn applied to every input, in input order. Throws: remote_error for the first input (in
+  /// order) whose task failed, after every task has finished.
+  template <class Range>
+  std::vector<result_type> map(const Range& inputs) {
+    return map(inputs, [](std::size_t, std::size_t) {});
+  }
+
+  /// map() that calls `progress(done, total)` in the calling thread as results come in.
+  template <class Range, class Progress>
+  std::vector<result_type> map(const Range& inputs, Progress progress) {
+    std::vector<result_type> out;
+    imap(
+        inputs, [&](result_type&& r) { out.push_back(std::move(r)); }, progress);
+    return out;
+  }
+
+  /// Streams results to `sink(result_type&&)` in input order while later inputs still run;
+  /// at most a few chunks per worker are in flight, so `inputs` may be larger than memory (an
+  /// input range read once, front to back). Throws: as map(), at the first failed task in
+  /// order (later results are then not delivered).
+  template <class Range, class Sink, class Progress>
+  void imap(const Range& inputs, Sink sink, Progress progress) {
+    const std::size_t total = sized(inputs);
+    const std::size_t chunk = chunk_for(total);
+    const std::size_t window = std::size_t{core_.workers()} * 4;
+    std::deque<std::future<std::vector<item>>> flight;
+    std::vector<input_type> batch;
+    std::size_t delivered = 0;
+    auto deliver_front = [&] {
+      std::vector<item> items = flight.front().get();
+      flight.pop_front();
+      for (item& it : items) {
+        if (it.index() == 1) {
+          auto& f = std::get<1>(it);
+          throw remote_error(f.type, f.message);
+        }
+        sink(std::move(std::get<0>(it)));
+        ++delivered;
+      }
+      progress(delivered, total);
+    };
+    auto flush = [&] {
+      if (batch.empty()) return;
+      auto promise = std::make_shared<std::promise<std::vector<item>>>();
+      flight.push_back(promise->get_future());
+      send(
+          std::span<const input_type>(batch),
+          [promise](std::vector<item>& out) { promise->set_value(std::move(out)); },
+          [promise](std::exception_ptr e) { promise->set_exception(e); });
+      batch.clear();
+      while (flight.size() >= window)
+        deliver_front();
+    };
+    try {
+      for (const auto& x : inputs) {
+        batch.push_back(x);
+        if (batch.size() >= chunk) flush();
+      }
+      flush();
+      while (!flight.empty())
+        deliver_front();
+    } catch (...) {
+      // Let every chunk in flight finish first: none may outlive this call's sink.
+      for (auto& f : flight)
+        f.wait();
+      throw;
+    }
+  }
+
+  /// imap() without progress.
+  template <class Range, class Sink>
+  void imap(const Range& inputs, Sink sink) {
+    imap(inputs, std::move(sink), [](std::size_t, std::size_t) {});
+  }
+
+  /// Tasks finished (successfully or not) since the pool started.
+  std::size_t completed() const noexcept { return completed_.load(); }
+
+  /// Worker processes.
+  unsigned workers() const noexcept { return core_.workers(); }
+
+  /// Workers that died since the pool started (each replaced by a new one).
+  std::size_t restarts() const noexcept { return core_.restarts(); }
+
+  /// The workers' process ids now.
+  std::vector<pid_t> pids() const { return core_.pids(); }
+
+ private:
+  using item = std::variant<result_type, detail::pool::failure>;
+
+  static void settle(std::promise<result_type>& p, item& it) {
+    if (it.index() == 1) {
+      auto& f = std::get<1>(it);
+      p.set_exception(std::make_exception_ptr(remote_error(f.type, f.message)));
+    } else {
+      p.set_value(std::move(std::get<0>(it)));
+    }
+  }
+
+  template <class Range>
+  static std::size_t sized(const Range& r) {
+    if constexpr (requires { std::size(r); }) {
+      return static_cast<std::size_t>(std::size(r));
+    } else {
+      return 0;  // unknown
+    }
+  }
+
+  std::size_t chunk_for(std::size_t total) const {
+    if (opts_.chunk_size > 0) return opts_.chunk_size;
+    if (total == 0) return 64;  // a stream of unknown length
+    std::size_t parts = std::size_t{core_.workers()} * 4;
+    return std::max<std::size_t>(1, (total + parts - 1) / parts);
+  }
+
+  template <class Done, class Fail>
+  void send(std::span<const input_type> inputs, Done done, Fail fail) {
+    std::vector<std::byte> bytes = dumps(inputs_msg(inputs.begin(), inputs.end()));
+    limits lim = opts_.channel.decode_limits;
+    std::size_t n = inputs.size();
+    core_.submit(
+        std::move(bytes),
+        [this, done, fail, lim, n](std::span<const std::byte> reply) mutable {
+          std::vector<item> out;
+          try {
+            out = loads<std::vector<item>>(reply, lim);
+            if (out.size() != n) throw decode_error("brine: a worker returned a wrong count", 0);
+          } catch (...) {
+            completed_ += n;
+            fail(std::current_exception());
+            return;
+          }
+          completed_ += n;
+          done(out);
+        },
+        [this, fail, n](std::exception_ptr e) {
+          completed_ += n;
+          fail(e);
+        });
+  }
+
+  using inputs_msg = std::vector<input_type>;
+
+  static detail::pool::core::work_fn make_work(F fn, limits lim) {
+    return [fn = std::move(fn), lim](std::span<const std::byte> bytes) mutable {
+      std::vector<item> out;
+      inputs_msg in;
+      try {
+        loads_into(bytes, in, lim);
+      } catch (const std::exception& e) {
+        out.emplace_back(std::in_place_index<1>,
+                         detail::pool::failure{"brine::decode_error", e.what()});
+        return dumps(out);
+      }
+      out.reserve(in.size());
+      for (input_type& x : in) {
+        try {
+          if constexpr (std::is_void_v<typename detail::rpc::callable<F>::result>) {
+            fn(x);
+            out.emplace_back(std::in_place_index<0>);
+          } else {
+            out.emplace_back(std::in_place_index<0>, fn(x));
+          }
+        } catch (const remote_error& e) {
+          out.emplace_back(std::in_place_index<1>, detail::pool::failure{e.type(), e.message()});
+        } catch (const std::exception& e) {
+          out.emplace_back(std::in_place_index<1>,
+                           detail::pool::failure{detail::exception_type(e), e.what()});
+        } catch (...) {
+          out.emplace_back(std::in_place_index<1>,
+                           detail::pool::failure{"unknown exception", "not a std::exception"});
+        }
+      }
+      return dumps(out);
+    };
+  }
+
+  static detail::pool::core::codec make_codec(F fn, limits lim) {
+    detail::pool::core::codec c;
+    c.work = make_work(std::move(fn), lim);
+    c.split = [lim](std::span<const std::byte> bytes) {
+      std::vector<std::vector<std::byte>> out;
+      for (input_type& x : loads<inputs_msg>(bytes, lim))
+        out.push_back(dumps(inputs_msg{std::move(x)}));
+      return out;
+    };
+    c.join = [lim](const std::vector<std::vector<std::byte>>& parts) {
+      std::vector<item> all;
+      for (const auto& p : parts)
+        for (item& it : loads<std::vector<item>>(p, lim))
+          all.push_back(std::move(it));
+      return dumps(all);
+    };
+    c.failed = [](const std::string& type, const std::string& message) {
+      std::vector<item> one;
+      one.emplace_back(std::in_place_index<1>, detail::pool::failure{type, message});
+      return dumps(one);
+    };
+    return c;
+  }
+
+  pool_options opts_;
+  std::atomic<std::size_t> completed_{0};
+  detail::pool::core core_;
+};
+
+}  // namespace brine

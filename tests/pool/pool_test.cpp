@@ -1,0 +1,268 @@
+// brine::pool: map, submit, imap, remote errors, crashing workers, shutdown.
+
+#include <dirent.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <numeric>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "brine/pool.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+struct job {
+  std::uint64_t n = 0;
+  std::string tag;
+  std::vector<double> data;
+  BRINE_FIELDS(n, tag, data)
+};
+
+struct summary {
+  std::uint64_t n = 0;
+  std::string tag;
+  double sum = 0;
+  BRINE_FIELDS(n, tag, sum)
+};
+
+summary summarize(const job& j) {
+  return {j.n * j.n, j.tag + "!", std::accumulate(j.data.begin(), j.data.end(), 0.0)};
+}
+
+struct bad_input : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};
+
+// Whether `pid` is a live process (a zombie does not count: it has ended, and whoever adopted
+// it may be slow to reap it).
+bool exists(pid_t pid) {
+  FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
+  if (f == nullptr) return false;
+  int read_pid = 0;
+  char name[256] = {};
+  char state = 0;
+  int n = std::fscanf(f, "%d (%255[^)]) %c", &read_pid, name, &state);
+  std::fclose(f);
+  return n == 3 && state != 'Z' && state != 'X';
+}
+
+// Number of brine-pool segments of this process left in /dev/shm.
+std::size_t pool_segments() {
+  std::size_t n = 0;
+  std::string mine = "brine-pool." + std::to_string(::getpid()) + ".";
+  if (DIR* d = ::opendir("/dev/shm")) {
+    while (dirent* e = ::readdir(d))
+      if (std::string(e->d_name).find(mine) != std::string::npos) ++n;
+    ::closedir(d);
+  }
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("pool: map returns every result exactly, in input order", "[pool]") {
+  brine::pool pool{3, summarize};
+  CHECK(pool.workers() == 3);
+  std::vector<job> jobs;
+  for (std::uint64_t i = 0; i < 5000; ++i)
+    jobs.push_back({i, "t" + std::to_string(i), std::vector<double>(i % 17, 0.5)});
+  std::vector<summary> out = pool.map(jobs);
+  REQUIRE(out.size() == jobs.size());
+  for (std::uint64_t i = 0; i < 5000; ++i) {
+    REQUIRE(out[i].n == i * i);
+    REQUIRE(out[i].tag == "t" + std::to_string(i) + "!");
+    REQUIRE(out[i].sum == 0.5 * static_cast<double>(i % 17));
+  }
+  CHECK(pool.completed() == 5000);
+  CHECK(pool.map(std::vector<job>{}).empty());
+}
+
+TEST_CASE("pool: the work really runs in other processes", "[pool]") {
+  brine::pool pool{2, [](int) { return static_cast<int>(::getpid()); }};
+  std::vector<int> pids = pool.map(std::vector<int>(200, 0));
+  for (int p : pids)
+    CHECK(p != ::getpid());
+  std::vector<pid_t> workers = pool.pids();
+  for (int p : pids)
+    CHECK(std::find(workers.begin(), workers.end(), p) != workers.end());
+}
+
+TEST_CASE("pool: more workers than a shared-memory segment has places by default", "[pool]") {
+  brine::pool pool{12, [](int x) { return std::pair<int, int>(x + 1, ::getpid()); }};
+  std::vector<int> in(2000);
+  std::iota(in.begin(), in.end(), 0);
+  std::vector<std::pair<int, int>> out = pool.map(in);
+  std::set<int> pids;
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    REQUIRE(out[i].first == in[i] + 1);
+    pids.insert(out[i].second);
+  }
+  CHECK(pids.size() == 12);  // each found a place and worked
+  CHECK(pool.restarts() == 0);
+}
+
+TEST_CASE("pool: submit gives a future; lambdas, void results and const& inputs work", "[pool]") {
+  brine::pool square{2, [](const long& x) { return x * x; }};
+  std::vector<std::future<long>> fs;
+  for (long i = 0; i < 100; ++i)
+    fs.push_back(square.submit(i));
+  for (long i = 0; i < 100; ++i)
+    CHECK(fs[static_cast<std::size_t>(i)].get() == i * i);
+  brine::pool nothing{1, [](const std::string&) {}};
+  CHECK(nothing.map(std::vector<std::string>{"a", "b"}).size() == 2);
+}
+
+TEST_CASE("pool: a task's exception is a remote_error with its type and message", "[pool]") {
+  brine::pool pool{2, [](int x) {
+                     if (x == 13) throw bad_input("13 is unlucky");
+                     return x + 1;
+                   }};
+  try {
+    (void)pool.submit(13).get();
+    FAIL("no exception");
+  } catch (const brine::remote_error& e) {
+    CHECK(e.type() == "(anonymous namespace)::bad_input");
+    CHECK(e.message() == "13 is unlucky");
+  }
+  std::vector<int> in(100);
+  std::iota(in.begin(), in.end(), 0);
+  CHECK_THROWS_AS(pool.map(in), brine::remote_error);
+  CHECK(pool.submit(1).get() == 2);  // the pool goes on
+}
+
+TEST_CASE("pool: imap streams results in order, with progress", "[pool]") {
+  brine::pool pool{2, [](int x) { return 2 * x; }, brine::pool_options{.chunk_size = 7}};
+  std::vector<int> in(1000);
+  std::iota(in.begin(), in.end(), 0);
+  std::vector<int> got;
+  std::size_t last_done = 0;
+  std::size_t calls = 0;
+  pool.imap(
+      in, [&](int&& r) { got.push_back(r); },
+      [&](std::size_t done, std::size_t total) {
+        CHECK(total == 1000);
+        CHECK(done >= last_done);
+        last_done = done;
+        ++calls;
+      });
+  REQUIRE(got.size() == 1000);
+  for (int i = 0; i < 1000; ++i)
+    REQUIRE(got[static_cast<std::size_t>(i)] == 2 * i);
+  CHECK(last_done == 1000);
+  CHECK(calls == (1000 + 6) / 7);
+}
+
+TEST_CASE("pool: a worker that crashes is replaced; its task is retried once, then fails",
+          "[pool]") {
+  // Inputs that crash a worker: -1 always (SIGKILL on itself), -2 once (a file marks the first
+  // attempt).
+  std::string mark = "/tmp/brine-pool-test-" + std::to_string(::getpid()) + ".once";
+  ::unlink(mark.c_str());
+  brine::pool pool{2,
+                   [mark](int x) {
+                     if (x == -1) ::raise(SIGKILL);
+                     if (x == -2 && ::access(mark.c_str(), F_OK) != 0) {
+                       FILE* f = std::fopen(mark.c_str(), "w");
+                       if (f) std::fclose(f);
+                       ::signal(SIGSEGV, SIG_DFL);  // the test framework catches it
+                       ::raise(SIGSEGV);
+                     }
+                     return x * 10;
+                   },
+                   brine::pool_options{.chunk_size = 10}};
+  std::vector<int> in(100);
+  std::iota(in.begin(), in.end(), 0);
+  in[55] = -2;  // crashes its worker once: retried, succeeds
+  std::vector<int> out = pool.map(in);
+  REQUIRE(out.size() == 100);
+  for (std::size_t i = 0; i < 100; ++i)
+    REQUIRE(out[i] == in[i] * 10);
+  CHECK(pool.restarts() == 1);
+  try {
+    (void)pool.submit(-1).get();
+    FAIL("no exception");
+  } catch (const brine::remote_error& e) {
+    CHECK(e.type() == "brine::worker_died");
+    CHECK(std::string(e.message()).find("SIGKILL") != std::string::npos);
+  }
+  CHECK(pool.restarts() == 3);  // the first try and the retry
+  // In a chunk with a killer input, only that input fails.
+  in[55] = -1;
+  std::vector<std::future<int>> fs;
+  for (int x : {1, -1, 3})
+    fs.push_back(pool.submit(x));
+  CHECK(fs[0].get() == 10);
+  CHECK_THROWS_AS(fs[1].get(), brine::remote_error);
+  CHECK(fs[2].get() == 30);
+  CHECK(pool.map(std::vector<int>{4, 5}) == std::vector<int>{40, 50});
+  ::unlink(mark.c_str());
+}
+
+TEST_CASE("pool: destroyed while busy, it leaves no process, zombie or segment behind", "[pool]") {
+  std::vector<pid_t> pids;
+  std::future<int> pending;
+  {
+    brine::pool pool{2,
+                     [](int ms) {
+                       std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+                       return ms;
+                     },
+                     brine::pool_options{.shutdown_grace = 200ms}};
+    pids = pool.pids();
+    for (int i = 0; i < 6; ++i)
+      (void)pool.submit(5000);
+    pending = pool.submit(5000);
+  }
+  CHECK_THROWS_AS(pending.get(), brine::error);
+  for (pid_t p : pids) {
+    int status = 0;
+    CHECK(::waitpid(p, &status, WNOHANG) < 0);  // reaped already: not our child any more
+    CHECK_FALSE(exists(p));
+  }
+  CHECK(pool_segments() == 0);
+}
+
+TEST_CASE("pool: workers die with the pool's process, even if it is SIGKILLed", "[pool]") {
+  int fd[2];
+  REQUIRE(::pipe(fd) == 0);
+  pid_t owner = ::fork();
+  if (owner == 0) {
+    brine::pool pool{2, [](int x) { return x; }};
+    std::vector<pid_t> pids = pool.pids();
+    (void)!::write(fd[1], pids.data(), pids.size() * sizeof(pid_t));
+    std::this_thread::sleep_for(60s);
+    ::_exit(0);
+  }
+  pid_t workers[2] = {0, 0};
+  REQUIRE(::read(fd[0], workers, sizeof workers) == sizeof workers);
+  ::close(fd[0]);
+  ::close(fd[1]);
+  ::kill(owner, SIGKILL);
+  ::waitpid(owner, nullptr, 0);
+  // Orphans are reparented and reaped by init (or a subreaper); give them a moment to go.
+  for (int i = 0; i < 500 && (exists(workers[0]) || exists(workers[1])); ++i)
+    std::this_thread::sleep_for(10ms);
+  CHECK_FALSE(exists(workers[0]));
+  CHECK_FALSE(exists(workers[1]));
+  // Nobody left to remove the killed pool's segments: the test does.
+  std::string theirs = "brine-pool." + std::to_string(owner) + ".";
+  if (DIR* d = ::opendir("/dev/shm")) {
+    while (dirent* e = ::readdir(d))
+      if (std::string(e->d_name).find(theirs) != std::string::npos)
+        ::unlink(("/dev/shm/" + std::string(e->d_name)).c_str());
+    ::closedir(d);
+  }
+}
