@@ -22,19 +22,6 @@ using clock = std::chrono::steady_clock;
 using transport::deadline;
 using transport::forever;
 
-// Each slot starts with this header; a message longer than one slot continues in the next slots
-// of the same ring, every one but the last flagged `more`, every one but the first `continued`.
-// `continued` lets a receiver that takes a dead receiver's place skip the rest of a message whose
-// beginning the dead one had read, and lets a receiver drop the pieces of a message its sender
-// abandoned (see shm_sender::write_message): the next message begins without it.
-struct slot_header {
-  std::uint32_t size;
-  std::uint32_t flags;
-};
-constexpr std::uint32_t flag_more = 1;
-constexpr std::uint32_t flag_continued = 2;
-constexpr std::size_t slot_header_size = sizeof(slot_header);
-
 // Polls before sleeping: about what a message takes to arrive while a stream flows.
 constexpr int spin_polls = 2000;
 // A sleeper wakes this often to check that its peers are alive.

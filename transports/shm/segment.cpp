@@ -2,16 +2,21 @@
 
 #include "segment.hpp"
 
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/interprocess/mapped_region.hpp>
 #include <boost/interprocess/shared_memory_object.hpp>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <new>
 #include <sstream>
@@ -57,6 +62,15 @@ std::optional<proc_stat> stat_of(std::uint32_t pid) {
 std::uint64_t start_time_of(std::uint32_t pid) {
   std::optional<proc_stat> st = stat_of(pid);
   return st ? st->start_time : 0;
+}
+
+// Where the ring from sender `s` to receiver `r` starts: after the header page and the
+// participants table, each ring rounded up to whole pages.
+std::size_t ring_offset(const geometry& g, std::uint32_t s, std::uint32_t r) {
+  std::size_t participants = std::size_t{g.max_senders + g.max_receivers} * sizeof(participant);
+  std::size_t ring = round_up(sizeof(ring_header) + std::size_t{g.slots} * g.slot_size, 4096);
+  return round_up(header_bytes + participants, 4096) +
+         (std::size_t{s} * g.max_receivers + r) * ring;
 }
 
 bool geometry_ok(const geometry& g) {
@@ -225,13 +239,7 @@ participant& segment::sender(std::uint32_t i) const noexcept { return sender_at(
 participant& segment::receiver(std::uint32_t i) const noexcept { return receiver_at(shape_, i); }
 
 ring_header& segment::ring(std::uint32_t s, std::uint32_t r) const noexcept {
-  std::size_t participants =
-      std::size_t{shape_.max_senders + shape_.max_receivers} * sizeof(participant);
-  std::size_t ring =
-      round_up(sizeof(ring_header) + std::size_t{shape_.slots} * shape_.slot_size, 4096);
-  std::size_t at = round_up(header_bytes + participants, 4096) +
-                   (std::size_t{s} * shape_.max_receivers + r) * ring;
-  return *reinterpret_cast<ring_header*>(base_ + at);
+  return *reinterpret_cast<ring_header*>(base_ + ring_offset(shape_, s, r));
 }
 
 std::byte* segment::slot(std::uint32_t s, std::uint32_t r, std::uint32_t i) const noexcept {
@@ -278,6 +286,155 @@ void segment::unlink_if_unused() noexcept {
     if (owner != 0 && process_id{owner, p.start_time.load()}.alive()) return;
   }
   bip::shared_memory_object::remove(os_name_.c_str());
+}
+
+bool segment_info::in_use() const noexcept {
+  return std::any_of(participants.begin(), participants.end(),
+                     [](const member& m) { return m.alive; });
+}
+
+namespace {
+
+// A whole shared-memory object mapped read-only, unmapped when it goes.
+struct read_only_mapping {
+  const std::byte* base = nullptr;
+  std::size_t size = 0;
+  read_only_mapping(int fd, std::size_t bytes) {
+    void* p = ::mmap(nullptr, bytes, PROT_READ, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) return;
+    base = static_cast<const std::byte*>(p);
+    size = bytes;
+  }
+  ~read_only_mapping() {
+    if (base) ::munmap(const_cast<std::byte*>(base), size);
+  }
+  read_only_mapping(const read_only_mapping&) = delete;
+  read_only_mapping& operator=(const read_only_mapping&) = delete;
+};
+
+std::string user_prefix() { return "brine." + std::to_string(::geteuid()) + "."; }
+
+// The tables of a mapped segment whose header has been checked against `bytes`.
+void read_tables(segment_info& info, const std::byte* base) {
+  const geometry& g = info.shape;
+  const auto* table = reinterpret_cast<const participant*>(base + header_bytes);
+  for (std::uint32_t i = 0; i < g.max_senders + g.max_receivers; ++i) {
+    const participant& p = table[i];
+    std::uint32_t owner = p.owner.load(std::memory_order_acquire);
+    std::uint32_t state = p.state.load(std::memory_order_acquire);
+    if (state != 0) info.ever_joined = true;
+    if (owner == 0) continue;
+    segment_info::member m;
+    m.role = i < g.max_senders ? side::sender : side::receiver;
+    m.index = i < g.max_senders ? i : i - g.max_senders;
+    m.pid = owner;
+    m.state = state;
+    m.alive = process_id{owner, p.start_time.load(std::memory_order_relaxed)}.alive();
+    info.participants.push_back(m);
+  }
+  for (std::uint32_t s = 0; s < g.max_senders; ++s) {
+    for (std::uint32_t r = 0; r < g.max_receivers; ++r) {
+      const std::byte* ring = base + ring_offset(g, s, r);
+      const auto* rh = reinterpret_cast<const ring_header*>(ring);
+      std::uint64_t head = rh->head.load(std::memory_order_acquire);
+      std::uint64_t tail = rh->tail.load(std::memory_order_acquire);
+      if (head > tail || tail - head > g.slots) {
+        ++info.bad_rings;
+        continue;
+      }
+      info.queued_slots += tail - head;
+      for (std::uint64_t k = head; k < tail; ++k) {
+        slot_header h;
+        std::memcpy(&h, ring + sizeof(ring_header) + (k & (g.slots - 1)) * g.slot_size, sizeof h);
+        if ((h.flags & flag_continued) == 0) ++info.queued_messages;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+segment_info inspect(const std::string& os_name) {
+  segment_info info;
+  info.os_name = os_name;
+  std::string prefix = user_prefix();
+  info.name = os_name.rfind(prefix, 0) == 0 ? os_name.substr(prefix.size()) : os_name;
+  int fd = ::shm_open(("/" + os_name).c_str(), O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0) throw transport_error("brine: shm segment " + os_name + ": " + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    int e = errno;
+    ::close(fd);
+    throw transport_error("brine: shm segment " + os_name + ": " + std::strerror(e));
+  }
+  info.file_size = static_cast<std::uint64_t>(st.st_size);
+  info.bytes_used = static_cast<std::uint64_t>(st.st_blocks) * 512;
+  info.age_seconds = static_cast<std::int64_t>(std::time(nullptr) - st.st_ctime);
+  if (st.st_uid != ::geteuid()) {
+    ::close(fd);
+    info.problem = "owned by uid " + std::to_string(st.st_uid) + ", not by this user";
+    return info;
+  }
+  if (info.file_size < sizeof(segment_header)) {
+    ::close(fd);
+    info.problem = "too small for a brine segment (" + std::to_string(info.file_size) + " bytes)";
+    return info;
+  }
+  read_only_mapping map(fd, info.file_size);
+  ::close(fd);
+  if (!map.base)
+    throw transport_error("brine: shm segment " + os_name +
+                          ": cannot map it: " + std::strerror(errno));
+  const auto* h = reinterpret_cast<const segment_header*>(map.base);
+  if (std::memcmp(h->magic, segment_magic, sizeof segment_magic) != 0) {
+    info.problem = "bad magic: not a brine segment";
+    return info;
+  }
+  info.version = h->version;
+  if (info.version != layout_version) {
+    info.state = segment_info::status::other_version;
+    info.problem = "layout version " + std::to_string(info.version) +
+                   ", this build reads version " + std::to_string(layout_version);
+    return info;
+  }
+  if (h->ready.load(std::memory_order_acquire) != 1) {
+    info.state = segment_info::status::not_ready;
+    info.problem = "not initialised (being made, or its maker died doing so)";
+    return info;
+  }
+  info.pattern = h->pattern;
+  info.fingerprint = h->fingerprint;
+  info.shape = h->shape;
+  // size_for() covers the header page, the participants table and every ring.
+  if (!geometry_ok(info.shape) || h->size != segment::size_for(info.shape) || h->size > map.size) {
+    info.state = segment_info::status::corrupt;
+    info.problem = "corrupt header: its geometry does not fit the file";
+    return info;
+  }
+  info.ever_joined = h->senders_ever.load(std::memory_order_relaxed) != 0;
+  info.state = segment_info::status::ok;
+  read_tables(info, map.base);
+  return info;
+}
+
+std::vector<std::string> list_segments() {
+  std::vector<std::string> names;
+  std::string prefix = user_prefix();
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it("/dev/shm", ec), end; !ec && it != end;
+       it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (name.size() > prefix.size() && name.rfind(prefix, 0) == 0) names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+bool remove_segment(const std::string& os_name) {
+  if (::shm_unlink(("/" + os_name).c_str()) == 0) return true;
+  if (errno == ENOENT) return false;
+  throw transport_error("brine: shm segment " + os_name +
+                        ": cannot remove it: " + std::strerror(errno));
 }
 
 void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected,

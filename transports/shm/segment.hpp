@@ -16,6 +16,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace brine::shm {
 
@@ -79,6 +80,19 @@ struct segment_header {
 };
 static_assert(sizeof(segment_header) == 64);
 
+// Each slot starts with this header; a message longer than one slot continues in the next slots
+// of the same ring, every one but the last flagged `more`, every one but the first `continued`.
+// `continued` lets a receiver that takes a dead receiver's place skip the rest of a message whose
+// beginning the dead one had read, and lets a receiver drop the pieces of a message its sender
+// abandoned (see shm_sender::write_message in links.cpp): the next message begins without it.
+struct slot_header {
+  std::uint32_t size;
+  std::uint32_t flags;
+};
+inline constexpr std::uint32_t flag_more = 1;
+inline constexpr std::uint32_t flag_continued = 2;
+inline constexpr std::size_t slot_header_size = sizeof(slot_header);
+
 /// A mapped segment. Offsets into it are computed from the creator's geometry, which is checked
 /// against the mapping's real size before use, so a corrupt header cannot send an access outside.
 class segment {
@@ -133,6 +147,56 @@ void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected,
                 std::optional<std::chrono::nanoseconds> timeout) noexcept;
 /// Wakes every waiter on `word`.
 void futex_wake(std::atomic<std::uint32_t>& word) noexcept;
+
+/// What a segment holds, as read by inspect(): for brine-shm, which lists and removes segments.
+struct segment_info {
+  enum class status {
+    ok,             // a segment of this layout version; every field below is filled
+    not_brine,      // too small for a header, or a bad magic
+    other_version,  // `version` is another layout version: nothing past it was read
+    not_ready,      // its creator has not finished initialising it (or died doing so)
+    corrupt,        // a header whose geometry does not fit the file
+  };
+  struct member {
+    side role = side::sender;
+    std::uint32_t index = 0;  // its place in the participants table
+    std::uint32_t pid = 0;
+    std::uint32_t state = 0;  // 1 joining, 2 open, 3 closed
+    bool alive = false;       // the operating system's answer, as for the transport itself
+  };
+
+  std::string os_name;  // brine.<uid>.<name>
+  std::string name;     // the channel's name: shm://<name>
+  status state = status::not_brine;
+  std::string problem;            // why, when state is not ok
+  std::uint64_t file_size = 0;    // the shared-memory object's size
+  std::uint64_t bytes_used = 0;   // memory its touched pages take (it is sparse)
+  std::int64_t age_seconds = 0;   // since it was made (its last status change)
+  std::uint32_t version = 0;      // once the magic matched
+  std::uint32_t pattern = 0;      // 1 push/pull, 2 publish/subscribe
+  std::uint64_t fingerprint = 0;  // the channel's type; 0 for self-describing messages
+  geometry shape{};
+  std::vector<member> participants;   // places with an owner
+  bool ever_joined = false;           // some place was ever taken (a fresh one is being set up)
+  std::uint64_t queued_slots = 0;     // written and not yet read, over every ring
+  std::uint64_t queued_messages = 0;  // messages beginning in those slots
+  std::uint32_t bad_rings = 0;        // rings whose positions are out of range (not counted)
+
+  /// Whether a participant still runs.
+  bool in_use() const noexcept;
+};
+
+/// Reads the segment `os_name` ("brine.<uid>.<name>") read-only, without joining it and without
+/// trusting it: magic, version, readiness and geometry are checked against the file's size before
+/// any table is read. Throws: transport_error if it cannot be opened (absent, no permission).
+segment_info inspect(const std::string& os_name);
+
+/// The OS names of the current user's brine segments ("brine.<uid>.*" in /dev/shm), sorted.
+std::vector<std::string> list_segments();
+
+/// Removes the OS name `os_name` (processes that have it mapped keep it until they unmap it).
+/// Returns false if it did not exist. Throws: transport_error on any other failure.
+bool remove_segment(const std::string& os_name);
 
 /// "brine.<uid>.<name>", or throws transport_error for a name with characters other than
 /// letters, digits, '.', '_' and '-', or longer than 200.
