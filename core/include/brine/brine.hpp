@@ -6,6 +6,7 @@
 #include "brine/channel.hpp"
 #include "brine/codec.hpp"
 #include "brine/curve.hpp"
+#include "brine/pool.hpp"
 #include "brine/rpc.hpp"
 #include "brine/error.hpp"
 #include "brine/frame.hpp"
