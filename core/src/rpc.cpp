@@ -124,24 +124,26 @@ struct server::impl {
   }
 
   // Runs a handler and makes its reply.
-  std::vector<std::byte> run(const job& j) {
+  std::vector<std::byte> run(const job& j) { return run(j.id, *j.m, j.args, j.deadline); }
+
+  std::vector<std::byte> run(std::uint64_t id, const detail::rpc::method& m,
+                             std::span<const std::byte> args,
+                             detail::rpc::clock::time_point until) {
     namespace r = detail::rpc;
-    if (r::clock::now() > j.deadline)
-      return r::make_reply(j.id, r::status::expired, {}, "deadline passed");
-    std::vector<std::byte> out =
-        r::make_reply(j.id, r::status::ok, {}, {});  // the result's frame follows
+    if (r::clock::now() > until)
+      return r::make_reply(id, r::status::expired, {}, "deadline passed");
+    std::vector<std::byte> out = r::make_reply(id, r::status::ok, {}, {});  // the result follows
     try {
-      j.m->invoke(j.args, opts.channel.decode_limits, out);
+      m.invoke(args, opts.channel.decode_limits, out);
       return out;
     } catch (const brine::type_mismatch& e) {
-      return r::make_reply(j.id, r::status::wrong_types, {},
-                           j.m->signature + " (" + e.what() + ")");
+      return r::make_reply(id, r::status::wrong_types, {}, m.signature + " (" + e.what() + ")");
     } catch (const brine::remote_error& e) {
-      return r::make_reply(j.id, r::status::remote_exception, e.type(), e.message());
+      return r::make_reply(id, r::status::remote_exception, e.type(), e.message());
     } catch (const std::exception& e) {
-      return r::make_reply(j.id, r::status::remote_exception, detail::exception_type(e), e.what());
+      return r::make_reply(id, r::status::remote_exception, detail::exception_type(e), e.what());
     } catch (...) {
-      return r::make_reply(j.id, r::status::remote_exception, "unknown exception",
+      return r::make_reply(id, r::status::remote_exception, "unknown exception",
                            "a handler threw something not derived from std::exception");
     }
   }
@@ -179,12 +181,9 @@ struct server::impl {
     const r::method& m = it->second;
     if (args_fp != m.args_fingerprint || result_fp != m.result_fingerprint)
       return send(r::make_reply(id, r::status::wrong_types, {}, m.signature));
-    job j{client,
-          id,
-          &m,
-          {args.begin(), args.end()},
-          r::clock::now() + std::chrono::milliseconds(timeout_ms)};
-    if (inline_handlers) return send(run(j));
+    auto until = r::clock::now() + std::chrono::milliseconds(timeout_ms);
+    if (inline_handlers) return send(run(id, m, args, until));  // decoded in place
+    job j{client, id, &m, {args.begin(), args.end()}, until};
     std::lock_guard lock(mutex);
     jobs.push_back(std::move(j));
     work.notify_one();
@@ -362,12 +361,17 @@ struct client::impl {
   std::atomic<std::uint64_t> ids{0};
 
   std::mutex mutex;  // guards inbox, idempotent, stopping
+  std::condition_variable wake;
   std::deque<std::pair<std::uint64_t, detail::rpc::call>> inbox;
   std::set<std::string, std::less<>> idempotent;
   bool stopping = false;
+  // Asynchronous calls are queued or in flight: the I/O thread drives the link.
+  std::atomic<bool> busy{false};
   std::thread io;
 
-  // Owned by the I/O thread.
+  // Whoever holds link_mutex owns the link and what follows: the I/O thread while asynchronous
+  // calls are in flight, else a synchronous caller, who then needs no other thread at all.
+  std::mutex link_mutex;
   std::unordered_map<std::uint64_t, entry> calls;
   std::set<std::pair<clock::time_point, std::uint64_t>> deadlines;
   std::deque<std::uint64_t> unsent;
@@ -492,8 +496,28 @@ struct client::impl {
     transport::received in;
     for (;;) {
       {
-        std::lock_guard lock(mutex);
+        std::unique_lock lock(mutex);
+        wake.wait(lock, [&] { return stopping || !inbox.empty(); });
         if (stopping) break;
+      }
+      std::lock_guard link_lock(link_mutex);
+      drive(in);
+    }
+    std::lock_guard link_lock(link_mutex);
+    take_inbox();
+    fail_all(std::make_exception_ptr(channel_closed("brine: the client was destroyed")));
+  }
+
+  // Runs the link until no asynchronous call is left (or the client stops).
+  void drive(transport::received& in) {
+    for (;;) {
+      {
+        std::lock_guard lock(mutex);
+        if (stopping) return;
+        if (calls.empty() && inbox.empty()) {
+          busy = false;
+          return;
+        }
       }
       try {
         take_inbox();
@@ -516,8 +540,76 @@ struct client::impl {
         std::this_thread::sleep_for(10ms);
       }
     }
-    take_inbox();
-    fail_all(std::make_exception_ptr(channel_closed("brine: the client was destroyed")));
+  }
+
+  // A synchronous call made in the caller's thread, when no asynchronous call is in flight:
+  // no hand-over between threads, so a round trip costs what the transport's does. Returns
+  // false (and leaves `c` alone) when the I/O thread has the link; else completes `c`.
+  bool try_direct(std::uint64_t id, detail::rpc::call& c) {
+    namespace r = detail::rpc;
+    if (busy) return false;
+    std::unique_lock link_lock(link_mutex, std::try_to_lock);
+    if (!link_lock.owns_lock() || busy) return false;
+    transport::received in;
+    auto fail = [&](auto e) { c.fail(std::make_exception_ptr(e)); };
+    try {
+      for (;;) {
+        // Send, waiting for a server up to connect_timeout.
+        seen_losses = link->losses();
+        auto give_up = std::min(c.deadline, clock::now() + opts.channel.connect_timeout);
+        c.write(link->prepare(c.size));
+        if (!link->commit(give_up)) {
+          bool up = link->connected();
+          link_connected = up;
+          if (!up && clock::now() < c.deadline) {
+            fail(transport_error("brine: no server at " + url + " within " +
+                                 std::to_string(opts.channel.connect_timeout.count()) + " ms for " +
+                                 c.method + ": nothing listens there, or it is unreachable"));
+          } else {
+            fail(timeout_error("brine: " + c.method + " could not be sent to " + url + " in time" +
+                               (up ? "" : ": no server connected")));
+          }
+          return true;
+        }
+        link_connected = true;
+        // Wait for its reply; others (late replies to calls that timed out) are dropped.
+        bool resend = false;
+        while (!resend) {
+          auto until = std::min(c.deadline, clock::now() + 50ms);
+          if (link->recv(in, until) == transport::recv_status::frame) {
+            r::reply_head head;
+            std::span<const std::byte> result;
+            try {
+              auto [first, rest] = r::split(in.frame, opts.channel.decode_limits);
+              loads_into(first, head, opts.channel.decode_limits);
+              result = rest;
+            } catch (const brine::decode_error&) {
+              continue;
+            }
+            auto& [rid, st, type, message] = head;
+            if (rid != id) continue;
+            c.complete(static_cast<r::status>(st), type, message, result);
+            return true;
+          }
+          if (clock::now() >= c.deadline) {
+            fail(timeout_error("brine: no reply to " + c.method + " from " + url + " in time"));
+            return true;
+          }
+          if (link->losses() != seen_losses) {
+            if (!is_idempotent(c.method)) {
+              fail(transport_error("brine: the server at " + url +
+                                   " went away during the call to " + c.method +
+                                   " (not retried: the method is not marked idempotent)"));
+              return true;
+            }
+            resend = true;  // once a server is back
+          }
+        }
+      }
+    } catch (...) {
+      c.fail(std::current_exception());
+      return true;
+    }
   }
 
   void fail_all(std::exception_ptr e) {
@@ -545,6 +637,7 @@ client::~client() {
     std::lock_guard lock(impl_->mutex);
     impl_->stopping = true;
   }
+  impl_->wake.notify_one();
   impl_->link->wake();
   impl_->io.join();
   impl_->link->close();
@@ -560,8 +653,18 @@ void client::submit(std::uint64_t id, detail::rpc::call c) {
       return;
     }
     impl_->inbox.emplace_back(id, std::move(c));
+    impl_->busy = true;
   }
+  impl_->wake.notify_one();
   impl_->link->wake();
+}
+
+void client::run(std::uint64_t id, detail::rpc::call c) {
+  if (impl_->try_direct(id, c)) return;
+  c.request.resize(c.size);
+  c.write(c.request);
+  c.write = nullptr;  // it refers to the caller's arguments
+  submit(id, std::move(c));
 }
 
 void client::idempotent(std::string method) {
@@ -573,7 +676,11 @@ std::vector<method_info> client::methods() {
   return call<std::vector<method_info>>(detail::rpc::methods_method);
 }
 
-bool client::connected() { return impl_->link_connected.load(); }
+bool client::connected() {
+  std::unique_lock lock(impl_->link_mutex, std::try_to_lock);
+  if (lock.owns_lock()) impl_->link_connected = impl_->link->connected();
+  return impl_->link_connected.load();
+}
 
 std::string client::endpoint() const { return impl_->url; }
 

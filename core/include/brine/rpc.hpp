@@ -66,23 +66,9 @@ using reply_head = std::tuple<std::uint64_t, std::uint8_t, std::string, std::str
 // How an argument travels: by value, with string literals and char pointers as std::string.
 template <class T>
 struct arg {
-  using type = std::remove_cvref_t<T>;
-};
-template <>
-struct arg<const char*> {
-  using type = std::string;
-};
-template <>
-struct arg<char*> {
-  using type = std::string;
-};
-template <std::size_t N>
-struct arg<const char (&)[N]> {
-  using type = std::string;
-};
-template <std::size_t N>
-struct arg<char (&)[N]> {
-  using type = std::string;
+  using type = std::conditional_t<std::is_same_v<std::decay_t<T>, char*> ||
+                                      std::is_same_v<std::decay_t<T>, const char*>,
+                                  std::string, std::remove_cvref_t<T>>;
 };
 template <class T>
 using arg_t = typename arg<T>::type;
@@ -175,6 +161,10 @@ struct call {
   std::string method;
   std::string signature;  // the caller's, for messages
   std::vector<std::byte> request;
+  // For a call made in its caller's thread: the request's size, and what writes it straight
+  // into the transport's buffer (its arguments are alive until the call returns).
+  std::size_t size = 0;
+  std::function<void(std::span<std::byte>)> write;
   std::chrono::steady_clock::time_point deadline;
   // Completes the caller's future from a reply (status, type, message, result frame), or
   // fails it with an exception.
@@ -191,6 +181,44 @@ std::string exception_type(const std::exception& e);
 }  // namespace detail
 
 namespace detail::rpc {
+
+// The value an argument travels as: itself when it already has that type, else converted.
+template <class T>
+decltype(auto) as_arg(T&& v) {
+  if constexpr (std::is_same_v<std::remove_cvref_t<T>, arg_t<T&&>>) {
+    return static_cast<const std::remove_cvref_t<T>&>(v);
+  } else {
+    return arg_t<T&&>(v);
+  }
+}
+
+// The frame of std::tuple<arg_t<A>...> holding `args`, without building that tuple (which
+// would copy every argument): a tuple's body is its elements' bodies, one after another.
+template <class... A>
+std::size_t args_frame_size(const A&... args) {
+  using T = std::tuple<arg_t<const A&>...>;
+  sizer s(limits{}.max_depth);
+  if constexpr (sizeof...(A) == 0) {
+    s.byte(0);
+  } else {
+    (encode(s, as_arg(args)), ...);
+  }
+  return message_prefix<T>() + s.size();
+}
+
+template <class... A>
+void write_args_frame(std::byte* out, std::size_t frame, const A&... args) {
+  using T = std::tuple<arg_t<const A&>...>;
+  note_type_once<T>();
+  constexpr std::size_t prefix = message_prefix<T>();
+  write_prefix<T>(out, frame - prefix);
+  writer w(out + prefix, nullptr, limits{}.max_depth);
+  if constexpr (sizeof...(A) == 0) {
+    w.byte(0);
+  } else {
+    (encode(w, as_arg(args)), ...);
+  }
+}
 
 // Throws what a reply that is not `ok` means.
 [[noreturn]] void throw_reply(status s, const std::string& type, const std::string& message,
@@ -258,13 +286,13 @@ class client {
   /// during the call), decode_error, channel_closed (client destroyed meanwhile).
   template <class R = void, class... A>
   R call(std::string_view method, A&&... args) {
-    return async_call_for<R>(timeout_, method, std::forward<A>(args)...).get();
+    return start<R>(timeout_, method, true, std::forward<A>(args)...).get();
   }
 
   /// call() with its own timeout.
   template <class R = void, class Rep, class Period, class... A>
   R call_for(std::chrono::duration<Rep, Period> timeout, std::string_view method, A&&... args) {
-    return async_call_for<R>(timeout, method, std::forward<A>(args)...).get();
+    return start<R>(timeout, method, true, std::forward<A>(args)...).get();
   }
 
   /// Starts a call; the future gives its result or throws what call() would.
@@ -277,6 +305,28 @@ class client {
   template <class R = void, class Rep, class Period, class... A>
   std::future<R> async_call_for(std::chrono::duration<Rep, Period> timeout, std::string_view method,
                                 A&&... args) {
+    return start<R>(timeout, method, false, std::forward<A>(args)...);
+  }
+
+  /// Marks `method` safe to run twice: a call to it that was in flight when the connection
+  /// was lost is sent again once a server is back, instead of failing.
+  void idempotent(std::string method);
+
+  /// The server's methods and their signatures. Throws: as call().
+  std::vector<method_info> methods();
+
+  /// Whether a server is connected now.
+  bool connected();
+
+  /// The server's URL.
+  std::string endpoint() const;
+
+ private:
+  // Encodes a call and starts it: in this thread when `wait` and the link is free (the future
+  // is then ready on return), else through the client's I/O thread.
+  template <class R, class Rep, class Period, class... A>
+  std::future<R> start(std::chrono::duration<Rep, Period> timeout, std::string_view method,
+                       bool wait, A&&... args) {
     namespace r = detail::rpc;
     using args_t = std::tuple<r::arg_t<A&&>...>;
     using result = r::result_t<R>;
@@ -293,8 +343,19 @@ class client {
     r::request_head head{id, r::checked_fingerprint<args_t>(), r::checked_fingerprint<result>(),
                          static_cast<std::uint32_t>(std::clamp<long long>(ms, 1, UINT32_MAX)),
                          c.method};
-    dumps_append(head, c.request);
-    dumps_append(args_t(std::forward<A>(args)...), c.request);
+    std::vector<std::byte> head_frame = dumps(head);
+    std::size_t args_size = r::args_frame_size(args...);
+    c.size = head_frame.size() + args_size;
+    c.write = [&, head_frame = std::move(head_frame), args_size](std::span<std::byte> out) {
+      std::copy(head_frame.begin(), head_frame.end(), out.begin());
+      r::write_args_frame(out.data() + head_frame.size(), args_size, args...);
+    };
+    if (!wait) {
+      // The arguments go out of scope on return: the request is made now.
+      c.request.resize(c.size);
+      c.write(c.request);
+      c.write = nullptr;
+    }
     limits lim = limits_;
     c.complete = [done, lim, m = c.method, sig = c.signature](r::status s, const std::string& type,
                                                               const std::string& message,
@@ -312,26 +373,17 @@ class client {
       }
     };
     c.fail = [done](std::exception_ptr e) { done->set_exception(std::move(e)); };
-    submit(id, std::move(c));
+    if (wait) {
+      run(id, std::move(c));
+    } else {
+      submit(id, std::move(c));
+    }
     return future;
   }
 
-  /// Marks `method` safe to run twice: a call to it that was in flight when the connection
-  /// was lost is sent again once a server is back, instead of failing.
-  void idempotent(std::string method);
-
-  /// The server's methods and their signatures. Throws: as call().
-  std::vector<method_info> methods();
-
-  /// Whether a server is connected now.
-  bool connected();
-
-  /// The server's URL.
-  std::string endpoint() const;
-
- private:
   std::uint64_t next_id();
   void submit(std::uint64_t id, detail::rpc::call c);
+  void run(std::uint64_t id, detail::rpc::call c);
   struct impl;
   std::unique_ptr<impl> impl_;
   std::chrono::milliseconds timeout_;

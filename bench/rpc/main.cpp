@@ -1,0 +1,266 @@
+// brine-bench-rpc: round-trip latency of brine RPC calls against raw cppzmq REQ/REP with
+// pre-serialized bytes and Python's multiprocessing Pipe; calls per second with 1 and 8 clients;
+// brine::pool map throughput against Python's Pool.map. Servers run in processes of their own.
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+#include <zmq.hpp>
+
+#include "brine/channel.hpp"
+#include "brine/pool.hpp"
+#include "brine/rpc.hpp"
+#include "common/cli.hpp"
+#include "common/harness.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+namespace bb = brine::bench;
+
+constexpr std::size_t big = 64 * 1024;
+
+template <class Fn>
+pid_t spawn(Fn fn) {
+  std::fflush(nullptr);
+  pid_t pid = ::fork();
+  if (pid != 0) return pid;
+  int code = 0;
+  try {
+    fn();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "brine-bench-rpc: child: %s\n", e.what());
+    code = 1;
+  }
+  brine::shutdown();
+  ::_exit(code);
+}
+
+void finish(pid_t pid) {
+  ::kill(pid, SIGTERM);
+  ::waitpid(pid, nullptr, 0);
+}
+
+std::string ipc(const std::string& what) {
+  return "ipc:///tmp/brine-bench-rpc-" + std::to_string(::getpid()) + "-" + what + ".sock";
+}
+
+void brine_server(const std::string& url) {
+  brine::server srv(url);
+  srv.handle("add", [](int a, int b) { return a + b; });
+  srv.handle("size", [](const std::vector<std::byte>& v) { return v.size(); });
+  srv.serve();
+}
+
+// A REP peer that answers every request with the same few bytes.
+void zmq_server(const std::string& url) {
+  ::zmq::context_t ctx;
+  ::zmq::socket_t rep(ctx, ::zmq::socket_type::rep);
+  rep.bind(url);
+  std::vector<std::byte> reply = brine::dumps(5);
+  for (;;) {
+    ::zmq::message_t m;
+    if (!rep.recv(m)) continue;
+    rep.send(::zmq::buffer(reply.data(), reply.size()), ::zmq::send_flags::none);
+  }
+}
+
+const char* python_script = R"PY(
+import multiprocessing as mp, pickle, sys, time
+
+def echo(conn):
+    while True:
+        msg = conn.recv()
+        if msg is None:
+            return
+        conn.send(msg[0] + msg[1] if isinstance(msg, tuple) else len(msg))
+
+def work(x):
+    return x * x + 1
+
+def pipe(arg, n):
+    a, b = mp.Pipe()
+    p = mp.Process(target=echo, args=(b,))
+    p.start()
+    for _ in range(100):
+        a.send(arg); a.recv()
+    ts = []
+    for _ in range(n):
+        t0 = time.perf_counter_ns(); a.send(arg); a.recv(); ts.append(time.perf_counter_ns() - t0)
+    a.send(None); p.join()
+    ts.sort()
+    return ts[len(ts) // 2], ts[min(len(ts) - 1, int(len(ts) * 0.99))]
+
+if __name__ == "__main__":
+    mp.set_start_method("fork")
+    n = int(sys.argv[1]); tasks = int(sys.argv[2]); workers = int(sys.argv[3])
+    print("pipe_add %d %d" % pipe((2, 3), n))
+    print("pipe_64KiB %d %d" % pipe(bytes(65536), n))
+    with mp.Pool(workers) as pool:
+        pool.map(work, range(1000))
+        t0 = time.perf_counter_ns(); pool.map(work, range(tasks)); t = time.perf_counter_ns() - t0
+    print("pool_map %d 0" % (tasks * 1e9 / t))
+)PY";
+
+struct python_figures {
+  bool ok = false;
+  double add_ns = 0, add_p99 = 0, big_ns = 0, big_p99 = 0, pool_per_s = 0;
+};
+
+python_figures run_python(std::size_t n, std::size_t tasks, unsigned workers) {
+  python_figures f;
+  std::string path = "/tmp/brine-bench-rpc-" + std::to_string(::getpid()) + ".py";
+  {
+    std::ofstream os(path);
+    os << python_script;
+  }
+  std::string cmd = "python3 " + path + " " + std::to_string(n) + " " + std::to_string(tasks) +
+                    " " + std::to_string(workers) + " 2>/dev/null";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p != nullptr) {
+    char name[64];
+    double a = 0, b = 0;
+    int found = 0;
+    while (std::fscanf(p, "%63s %lf %lf", name, &a, &b) == 3) {
+      std::string k = name;
+      if (k == "pipe_add") f.add_ns = a, f.add_p99 = b, ++found;
+      if (k == "pipe_64KiB") f.big_ns = a, f.big_p99 = b, ++found;
+      if (k == "pool_map") f.pool_per_s = a, ++found;
+    }
+    f.ok = ::pclose(p) == 0 && found == 3;
+  }
+  std::remove(path.c_str());
+  return f;
+}
+
+struct row {
+  std::string what;
+  std::string impl;
+  bb::timing t;
+};
+
+void print_latency(const std::vector<row>& rows) {
+  std::printf("\nround trip (one client, one call at a time)\n");
+  std::printf("%-10s %-30s %12s %12s\n", "call", "implementation", "median us", "p99 us");
+  for (const row& r : rows)
+    std::printf("%-10s %-30s %12.2f %12.2f\n", r.what.c_str(), r.impl.c_str(),
+                r.t.median_ns / 1000, r.t.p99_ns / 1000);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bb::config cfg;
+  if (int rc = bb::parse_command_line(argc, argv, "brine RPC and pool benchmark", "case",
+                                      {"latency", "throughput", "pool", "python"}, cfg);
+      rc >= 0)
+    return rc;
+  bb::measure_options m = cfg.quick ? bb::measure_options::quick() : bb::measure_options{};
+  m.min_sample = std::chrono::nanoseconds(0);  // one call per sample: p99 means something
+  bb::json_report report("rpc");
+  std::vector<row> rows;
+  std::printf("brine-bench-rpc: %s\n", report.machine().c_str());
+
+  // Every server runs in a process forked before this one starts threads of its own.
+  std::string brine_url = ipc("brine");
+  std::string zmq_url = ipc("zmq");
+  pid_t brine_pid = spawn([&] { brine_server(brine_url); });
+  pid_t zmq_pid = spawn([&] { zmq_server(zmq_url); });
+
+  if (cfg.wants("latency")) {
+    brine::client cli(brine_url);
+    std::vector<std::byte> payload(big, std::byte{7});
+    rows.push_back({"add", "brine ipc", bb::measure([&] { return cli.call<int>("add", 2, 3); }, m)});
+    rows.push_back({"64KiB", "brine ipc",
+                    bb::measure([&] { return cli.call<std::size_t>("size", payload); }, m)});
+    ::zmq::context_t ctx;
+    ::zmq::socket_t req(ctx, ::zmq::socket_type::req);
+    req.connect(zmq_url);
+    std::vector<std::byte> small = brine::dumps(std::tuple<int, int>(2, 3));
+    std::vector<std::byte> large = brine::dumps(std::tuple<std::vector<std::byte>>(payload));
+    auto round_trip = [&](const std::vector<std::byte>& bytes) {
+      req.send(::zmq::buffer(bytes.data(), bytes.size()), ::zmq::send_flags::none);
+      ::zmq::message_t r;
+      (void)req.recv(r);
+      return r.size();
+    };
+    rows.push_back({"add", "cppzmq REQ/REP ipc (raw bytes)",
+                    bb::measure([&] { return round_trip(small); }, m)});
+    rows.push_back({"64KiB", "cppzmq REQ/REP ipc (raw bytes)",
+                    bb::measure([&] { return round_trip(large); }, m)});
+  }
+
+  python_figures py;
+  std::size_t pool_tasks = cfg.quick ? 5'000 : 100'000;
+  if (cfg.wants("python")) py = run_python(cfg.quick ? 200 : 5'000, pool_tasks, 2);
+  if (py.ok) {
+    bb::timing a, b;
+    a.median_ns = py.add_ns, a.p99_ns = py.add_p99;
+    b.median_ns = py.big_ns, b.p99_ns = py.big_p99;
+    rows.push_back({"add", "python3 multiprocessing Pipe", a});
+    rows.push_back({"64KiB", "python3 multiprocessing Pipe", b});
+  }
+  for (const row& r : rows)
+    report.add_timing(r.what, r.impl, "round_trip", r.t);
+  print_latency(rows);
+
+  if (cfg.wants("throughput")) {
+    std::printf("\ncalls per second (add, synchronous calls)\n");
+    for (int clients : {1, 8}) {
+      auto per_client = cfg.quick ? 200 : 20'000;
+      auto t0 = bb::bench_clock::now();
+      std::vector<std::thread> threads;
+      for (int c = 0; c < clients; ++c)
+        threads.emplace_back([&] {
+          brine::client cli(brine_url);
+          for (int i = 0; i < per_client; ++i)
+            bb::do_not_optimize(cli.call<int>("add", i, c));
+        });
+      for (auto& t : threads)
+        t.join();
+      double s = std::chrono::duration<double>(bb::bench_clock::now() - t0).count();
+      double rate = clients * per_client / s;
+      std::printf("%d client%s: %12.0f calls/s\n", clients, clients == 1 ? " " : "s", rate);
+      report.add("add", "brine ipc, " + std::to_string(clients) + " clients", "calls_per_s", rate,
+                 "1/s");
+    }
+  }
+  finish(brine_pid);
+  finish(zmq_pid);
+  std::remove(brine_url.substr(6).c_str());
+  std::remove(zmq_url.substr(6).c_str());
+
+  if (cfg.wants("pool")) {
+    std::vector<long> in(pool_tasks);
+    for (std::size_t i = 0; i < in.size(); ++i)
+      in[i] = static_cast<long>(i);
+    brine::pool pool{2, [](long x) { return x * x + 1; }};
+    (void)pool.map(std::vector<long>(1000, 1));  // warm up
+    auto t0 = bb::bench_clock::now();
+    std::vector<long> out = pool.map(in);
+    double s = std::chrono::duration<double>(bb::bench_clock::now() - t0).count();
+    double rate = static_cast<double>(in.size()) / s;
+    std::printf("\npool.map of %zu small tasks, 2 workers\n", in.size());
+    std::printf("%-30s %14.0f tasks/s\n", "brine::pool", rate);
+    report.add("pool_map", "brine::pool", "tasks_per_s", rate, "1/s");
+    if (py.ok) {
+      std::printf("%-30s %14.0f tasks/s   (brine %.1fx)\n", "python3 Pool.map", py.pool_per_s,
+                  rate / py.pool_per_s);
+      report.add("pool_map", "python3 Pool.map", "tasks_per_s", py.pool_per_s, "1/s");
+    }
+    if (out.size() != in.size() || out.back() != in.back() * in.back() + 1) {
+      std::fprintf(stderr, "brine-bench-rpc: pool.map gave wrong results\n");
+      return 1;
+    }
+  }
+  if (!py.ok && cfg.wants("python")) std::printf("\n(python3 not found: no Python figures)\n");
+
+  if (!cfg.json.empty()) report.write(cfg.json);
+  return 0;
+}
