@@ -15,6 +15,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include "brine/transport.hpp"
 
@@ -206,19 +207,26 @@ struct core::impl {
 
   // Gives queued chunks to workers with room, least loaded first.
   void dispatch() {
+    std::vector<bool> full(workers.size(), false);  // could not take a chunk just now
     while (!queue.empty()) {
-      worker* best = nullptr;
-      for (worker& w : workers)
-        if (w.pid > 0 && w.outstanding.size() < in_flight_per_worker &&
-            (best == nullptr || w.outstanding.size() < best->outstanding.size()))
-          best = &w;
-      if (best == nullptr) return;
+      std::size_t best = workers.size();
+      for (std::size_t i = 0; i < workers.size(); ++i) {
+        const worker& w = workers[i];
+        if (w.pid > 0 && !full[i] && w.outstanding.size() < in_flight_per_worker &&
+            (best == workers.size() || w.outstanding.size() < workers[best].outstanding.size()))
+          best = i;
+      }
+      if (best == workers.size()) return;
       std::uint64_t id = queue.front();
       std::vector<std::byte> msg = with_id(id, chunks.at(id).bytes);
-      std::span<std::byte> buf = best->tasks->prepare(msg.size());
+      worker& w = workers[best];
+      std::span<std::byte> buf = w.tasks->prepare(msg.size());
       std::memcpy(buf.data(), msg.data(), msg.size());
-      if (!best->tasks->commit({}, transport::deadline{})) return;
-      best->outstanding.push_back(id);
+      if (!w.tasks->commit({}, transport::deadline{})) {
+        full[best] = true;  // not started yet, or its queue is full: try the others
+        continue;
+      }
+      w.outstanding.push_back(id);
       queue.pop_front();
     }
   }
@@ -260,9 +268,16 @@ struct core::impl {
       std::string why = "brine: pool worker " + std::to_string(workers[w].pid) + " " +
                         death(status) + " while running this task";
       std::vector<std::uint64_t> again;
+      // A worker runs its chunks in order: the first unanswered one was running when it died;
+      // those behind it never started and go again as they are.
+      bool running = true;
       for (std::uint64_t id : lost) {
         auto it = chunks.find(id);
         if (it == chunks.end()) continue;
+        if (!std::exchange(running, false)) {
+          again.push_back(id);
+          continue;
+        }
         chunk c = std::move(it->second);
         chunks.erase(it);
         if (c.tries >= opts.retries) {

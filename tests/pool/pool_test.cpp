@@ -110,8 +110,8 @@ TEST_CASE("pool: more workers than a shared-memory segment has places by default
     REQUIRE(out[i].first == in[i] + 1);
     pids.insert(out[i].second);
   }
-  // More than 8 workers sent results over the one results segment (a worker slow to start may
-  // find its chunks done by the others), and none failed to find a place.
+  // More than 8 workers sent results over the one results segment (a worker slow to start
+  // finds the chunks taken by the others), and none failed to find a place.
   CHECK(pids.size() > 8);
   CHECK(pool.restarts() == 0);
 }
