@@ -349,6 +349,8 @@ std::vector<method_info> server::methods() const { return impl_->list(); }
 
 struct client::impl {
   using clock = detail::rpc::clock;
+  // After a lost connection, how long replies sent before it may take to show up.
+  static constexpr auto reply_grace = 20ms;
   struct entry {
     detail::rpc::call c;
     bool sent = false;
@@ -409,6 +411,13 @@ struct client::impl {
     std::uint64_t losses = link->losses();
     if (losses == seen_losses) return;
     seen_losses = losses;
+    // Replies the server sent before it went may still be on their way up; they count.
+    transport::received in;
+    auto until = clock::now() + reply_grace;
+    while (link->recv(in, until) == transport::recv_status::frame) {
+      deliver(in.frame);
+      until = std::min(until, clock::now() + 1ms);
+    }
     std::vector<std::uint64_t> lost;
     for (auto& [id, e] : calls)
       if (e.sent) lost.push_back(id);
@@ -576,7 +585,22 @@ struct client::impl {
         bool resend = false;
         while (!resend) {
           auto until = std::min(c.deadline, clock::now() + 50ms);
-          if (link->recv(in, until) == transport::recv_status::frame) {
+          bool got = link->recv(in, until) == transport::recv_status::frame;
+          if (!got && link->losses() != seen_losses) {
+            // Its reply may have come just before the connection closed: look once more.
+            got = link->recv(in, clock::now() + reply_grace) == transport::recv_status::frame;
+            if (!got) {
+              if (!is_idempotent(c.method)) {
+                fail(transport_error("brine: the server at " + url +
+                                     " went away during the call to " + c.method +
+                                     " (not retried: the method is not marked idempotent)"));
+                return true;
+              }
+              resend = true;  // once a server is back
+              continue;
+            }
+          }
+          if (got) {
             r::reply_head head;
             std::span<const std::byte> result;
             try {
@@ -594,15 +618,6 @@ struct client::impl {
           if (clock::now() >= c.deadline) {
             fail(timeout_error("brine: no reply to " + c.method + " from " + url + " in time"));
             return true;
-          }
-          if (link->losses() != seen_losses) {
-            if (!is_idempotent(c.method)) {
-              fail(transport_error("brine: the server at " + url +
-                                   " went away during the call to " + c.method +
-                                   " (not retried: the method is not marked idempotent)"));
-              return true;
-            }
-            resend = true;  // once a server is back
           }
         }
       }

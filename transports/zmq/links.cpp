@@ -344,7 +344,9 @@ class link_base {
       struct stat st {};
       if (::stat(path.c_str(), &st) == 0 && st.st_ino == inode) ::unlink(path.c_str());
     }
-    if (sending_ && monitor_ && uses_ipc() && pattern_ != pattern::reqrep) {
+    // A socket that sends over ipc:// (senders, and both ends of request/reply) closes once
+    // its peers have read what it sent (see ipc_closing): a server's last replies too.
+    if (monitor_ && uses_ipc() && (sending_ || pattern_ == pattern::reqrep)) {
       close_when_ready(std::make_unique<ipc_closing>(std::move(sock_), std::move(*monitor_),
                                                      transport::after(opts_.linger)));
       monitor_.reset();
@@ -804,6 +806,23 @@ class reqrep_base : protected link_base {
     return !waker_.take();
   }
 
+  // Takes a message with `take` (false: none queued), else waits for one, a connection event
+  // or wake() until `until`.
+  template <class Take>
+  transport::recv_status receive(deadline until, const char* what, Take take) {
+    for (;;) {
+      try {
+        if (take()) return transport::recv_status::frame;
+      } catch (const ::zmq::error_t& e) {
+        throw transport_error(std::string("brine: ") + what + " " + urls_of(eps_) +
+                              " failed: " + e.what());
+      }
+      housekeeping();
+      if (clock::now() >= until) return transport::recv_status::timeout;
+      if (!wait_input(until)) return transport::recv_status::timeout;
+    }
+  }
+
   // Reads the rest of a message of the wrong shape and says so.
   [[noreturn]] void malformed(std::size_t parts_read, const char* expected) {
     std::size_t parts = parts_read;
@@ -843,21 +862,13 @@ class zmq_client final : public transport::client_link, reqrep_base {
 
   transport::recv_status recv(transport::received& out, deadline until) override {
     if (released_) throw channel_closed("brine: recv on a closed client");
-    for (;;) {
-      try {
-        if (sock_.recv(in_, ::zmq::recv_flags::dontwait)) {
-          if (in_.more()) malformed(1, "one part");
-          out.frame = {static_cast<const std::byte*>(in_.data()), in_.size()};
-          out.topic = {};
-          return transport::recv_status::frame;
-        }
-      } catch (const ::zmq::error_t& e) {
-        throw transport_error("brine: reply from " + urls_of(eps_) + " failed: " + e.what());
-      }
-      housekeeping();
-      if (clock::now() >= until) return transport::recv_status::timeout;
-      if (!wait_input(until)) return transport::recv_status::timeout;
-    }
+    return receive(until, "reply from", [&] {
+      if (!sock_.recv(in_, ::zmq::recv_flags::dontwait)) return false;
+      if (in_.more()) malformed(1, "one part");
+      out.frame = {static_cast<const std::byte*>(in_.data()), in_.size()};
+      out.topic = {};
+      return true;
+    });
   }
 
   void wake() noexcept override { waker_.wake(); }
@@ -898,24 +909,16 @@ class zmq_server final : public transport::server_link, reqrep_base {
   transport::recv_status recv(transport::received& out, std::string& client,
                               deadline until) override {
     if (released_) throw channel_closed("brine: recv on a stopped server");
-    for (;;) {
-      try {
-        if (sock_.recv(from_, ::zmq::recv_flags::dontwait)) {
-          if (!from_.more()) malformed(1, "two parts (client, request)");
-          (void)sock_.recv(in_);
-          if (in_.more()) malformed(2, "two parts (client, request)");
-          client.assign(static_cast<const char*>(from_.data()), from_.size());
-          out.frame = {static_cast<const std::byte*>(in_.data()), in_.size()};
-          out.topic = {};
-          return transport::recv_status::frame;
-        }
-      } catch (const ::zmq::error_t& e) {
-        throw transport_error("brine: request on " + urls_of(eps_) + " failed: " + e.what());
-      }
-      housekeeping();
-      if (clock::now() >= until) return transport::recv_status::timeout;
-      if (!wait_input(until)) return transport::recv_status::timeout;
-    }
+    return receive(until, "request on", [&] {
+      if (!sock_.recv(from_, ::zmq::recv_flags::dontwait)) return false;
+      if (!from_.more()) malformed(1, "two parts (client, request)");
+      (void)sock_.recv(in_);
+      if (in_.more()) malformed(2, "two parts (client, request)");
+      client.assign(static_cast<const char*>(from_.data()), from_.size());
+      out.frame = {static_cast<const std::byte*>(in_.data()), in_.size()};
+      out.topic = {};
+      return true;
+    });
   }
 
   std::span<std::byte> prepare(std::size_t size) override { return prepare_msg(size); }
