@@ -8,11 +8,9 @@ for c in g++ clang++; do
 done
 work=$(mktemp -d "${TMPDIR:-/tmp}/brine-compat.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-# The codec's sources: everything in core/src but the channel layer, which needs the transports.
-codec=()
-for f in "$root"/core/src/*.cpp; do
-  [ "$(basename "$f")" = channel.cpp ] || codec+=("$f")
-done
+# The codec's sources (meson's brine_codec_sources) come as arguments.
+codec=("$@")
+[ ${#codec[@]} -gt 0 ] || { echo "usage: cross_compiler.sh CODEC_SOURCE..."; exit 2; }
 for c in g++ clang++; do
   "$c" -std=c++20 -O1 -Wall -Wextra -Werror -I"$root/core/include" \
     "$root/tests/compat/exchange.cpp" "${codec[@]}" -o "$work/exchange-$c" &
