@@ -25,8 +25,13 @@ namespace {
 using namespace std::chrono_literals;
 using clock = std::chrono::steady_clock;
 
-// Chunks sent to one worker and not yet answered, at most.
-constexpr std::size_t in_flight_per_worker = 2;
+// Chunks sent to one worker and not yet answered, at most. One, so that a worker being sent a
+// chunk is always reading: were it writing a result into a full ring while this thread waits
+// to finish writing its next chunk, neither would ever go on.
+constexpr std::size_t in_flight_per_worker = 1;
+// Slots (of 4 KiB) per ring: a chunk or result larger than this streams through while the
+// other side reads.
+constexpr int ring_slots = 64;
 // How often the dispatcher asks whether its workers live while it waits.
 constexpr auto reap_every = 20ms;
 
@@ -105,7 +110,7 @@ struct core::impl {
 
   channel_options task_options() const {
     channel_options o = opts.channel;
-    o.high_water_mark = static_cast<int>(in_flight_per_worker) + 1;
+    o.high_water_mark = ring_slots;
     o.shm_senders = 1;
     o.shm_receivers = 1;
     return o;
@@ -113,7 +118,7 @@ struct core::impl {
 
   channel_options result_options() const {
     channel_options o = opts.channel;
-    o.high_water_mark = static_cast<int>(in_flight_per_worker) + 1;
+    o.high_water_mark = ring_slots;
     o.shm_senders = static_cast<std::uint32_t>(workers.size());
     o.shm_receivers = 1;
     o.expect_senders = SIZE_MAX;  // workers come and go; the stream never ends by itself

@@ -129,8 +129,7 @@ class pool {
     auto promise = std::make_shared<std::promise<result_type>>();
     std::future<result_type> f = promise->get_future();
     send(
-        std::span<const input_type>(&x, 1),
-        [promise](std::vector<item>& out) { settle(*promise, out.at(0)); },
+        std::span<const input_type>(&x, 1), [promise](results& out) { settle(*promise, out); },
         [promise](std::exception_ptr e) { promise->set_exception(e); });
     return f;
   }
@@ -160,29 +159,31 @@ class pool {
     const std::size_t total = sized(inputs);
     const std::size_t chunk = chunk_for(total);
     const std::size_t window = std::size_t{core_.workers()} * 4;
-    std::deque<std::future<std::vector<item>>> flight;
+    std::deque<std::future<results>> flight;
     std::vector<input_type> batch;
     std::size_t delivered = 0;
     auto deliver_front = [&] {
-      std::vector<item> items = flight.front().get();
+      results r = flight.front().get();
       flight.pop_front();
-      for (item& it : items) {
-        if (it.index() == 1) {
-          auto& f = std::get<1>(it);
-          throw remote_error(f.type, f.message);
+      auto& [values, failures] = r;
+      std::size_t first_failed = failures.empty() ? values.size() : std::get<0>(failures.front());
+      for (std::size_t i = 0; i < values.size(); ++i) {
+        if (i == first_failed) {
+          const auto& [at, type, message] = failures.front();
+          throw remote_error(type, message);
         }
-        sink(std::move(std::get<0>(it)));
+        sink(std::move(values[i]));
         ++delivered;
       }
       progress(delivered, total);
     };
     auto flush = [&] {
       if (batch.empty()) return;
-      auto promise = std::make_shared<std::promise<std::vector<item>>>();
+      auto promise = std::make_shared<std::promise<results>>();
       flight.push_back(promise->get_future());
       send(
           std::span<const input_type>(batch),
-          [promise](std::vector<item>& out) { promise->set_value(std::move(out)); },
+          [promise](results& out) { promise->set_value(std::move(out)); },
           [promise](std::exception_ptr e) { promise->set_exception(e); });
       batch.clear();
       while (flight.size() >= window)
@@ -223,14 +224,19 @@ class pool {
   std::vector<pid_t> pids() const { return core_.pids(); }
 
  private:
-  using item = std::variant<result_type, detail::pool::failure>;
+  // A chunk's results: one value per input (default-made where the task failed), and the
+  // failures as (index, exception type, message), in index order. Results of trivially
+  // copyable types then travel as one block.
+  using failures_t = std::vector<std::tuple<std::uint64_t, std::string, std::string>>;
+  using results = std::tuple<std::vector<result_type>, failures_t>;
 
-  static void settle(std::promise<result_type>& p, item& it) {
-    if (it.index() == 1) {
-      auto& f = std::get<1>(it);
-      p.set_exception(std::make_exception_ptr(remote_error(f.type, f.message)));
+  static void settle(std::promise<result_type>& p, results& r) {
+    auto& [values, failures] = r;
+    if (!failures.empty()) {
+      const auto& [at, type, message] = failures.front();
+      p.set_exception(std::make_exception_ptr(remote_error(type, message)));
     } else {
-      p.set_value(std::move(std::get<0>(it)));
+      p.set_value(std::move(values.at(0)));
     }
   }
 
@@ -258,10 +264,14 @@ class pool {
     core_.submit(
         std::move(bytes),
         [this, done, fail, lim, n](std::span<const std::byte> reply) mutable {
-          std::vector<item> out;
+          results out;
           try {
-            out = loads<std::vector<item>>(reply, lim);
-            if (out.size() != n) throw decode_error("brine: a worker returned a wrong count", 0);
+            loads_into(reply, out, lim);
+            auto& [values, failures] = out;
+            if (values.size() != n) throw decode_error("brine: a worker returned a wrong count", 0);
+            for (const auto& f : failures)
+              if (std::get<0>(f) >= n)
+                throw decode_error("brine: a worker's failure is out of range", 0);
           } catch (...) {
             completed_ += n;
             fail(std::current_exception());
@@ -280,33 +290,34 @@ class pool {
 
   static detail::pool::core::work_fn make_work(F fn, limits lim) {
     return [fn = std::move(fn), lim](std::span<const std::byte> bytes) mutable {
-      std::vector<item> out;
+      results out;
+      auto& [values, failures] = out;
       inputs_msg in;
       try {
         loads_into(bytes, in, lim);
       } catch (const std::exception& e) {
-        out.emplace_back(std::in_place_index<1>,
-                         detail::pool::failure{"brine::decode_error", e.what()});
+        values.emplace_back();
+        failures.emplace_back(0, "brine::decode_error", e.what());
         return dumps(out);
       }
-      out.reserve(in.size());
+      values.reserve(in.size());
       for (input_type& x : in) {
+        std::uint64_t at = values.size();
         try {
           if constexpr (std::is_void_v<typename detail::rpc::callable<F>::result>) {
             fn(x);
-            out.emplace_back(std::in_place_index<0>);
+            values.emplace_back();
           } else {
-            out.emplace_back(std::in_place_index<0>, fn(x));
+            values.push_back(fn(x));
           }
         } catch (const remote_error& e) {
-          out.emplace_back(std::in_place_index<1>, detail::pool::failure{e.type(), e.message()});
+          failures.emplace_back(at, e.type(), e.message());
         } catch (const std::exception& e) {
-          out.emplace_back(std::in_place_index<1>,
-                           detail::pool::failure{detail::exception_type(e), e.what()});
+          failures.emplace_back(at, detail::exception_type(e), e.what());
         } catch (...) {
-          out.emplace_back(std::in_place_index<1>,
-                           detail::pool::failure{"unknown exception", "not a std::exception"});
+          failures.emplace_back(at, "unknown exception", "not a std::exception");
         }
+        if (values.size() == at) values.emplace_back();
       }
       return dumps(out);
     };
@@ -322,15 +333,21 @@ class pool {
       return out;
     };
     c.join = [lim](const std::vector<std::vector<std::byte>>& parts) {
-      std::vector<item> all;
-      for (const auto& p : parts)
-        for (item& it : loads<std::vector<item>>(p, lim))
-          all.push_back(std::move(it));
+      results all;
+      auto& [values, failures] = all;
+      for (const auto& p : parts) {
+        auto [v, f] = loads<results>(p, lim);
+        for (auto& [at, type, message] : f)
+          failures.emplace_back(at + values.size(), std::move(type), std::move(message));
+        for (auto& x : v)
+          values.push_back(std::move(x));
+      }
       return dumps(all);
     };
     c.failed = [](const std::string& type, const std::string& message) {
-      std::vector<item> one;
-      one.emplace_back(std::in_place_index<1>, detail::pool::failure{type, message});
+      results one;
+      std::get<0>(one).emplace_back();
+      std::get<1>(one).emplace_back(0, type, message);
       return dumps(one);
     };
     return c;
