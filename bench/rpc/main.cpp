@@ -104,7 +104,10 @@ if __name__ == "__main__":
     print("pipe_64KiB %d %d" % pipe(bytes(65536), n))
     with mp.Pool(workers) as pool:
         pool.map(work, range(1000))
-        t0 = time.perf_counter_ns(); pool.map(work, range(tasks)); t = time.perf_counter_ns() - t0
+        t = None
+        for _ in range(3):
+            t0 = time.perf_counter_ns(); pool.map(work, range(tasks)); d = time.perf_counter_ns() - t0
+            t = d if t is None else min(t, d)
     print("pool_map %d 0" % (tasks * 1e9 / t))
 )PY";
 
@@ -149,8 +152,8 @@ void print_latency(const std::vector<row>& rows) {
   std::printf("\nround trip (one client, one call at a time)\n");
   std::printf("%-10s %-30s %12s %12s\n", "call", "implementation", "median us", "p99 us");
   for (const row& r : rows)
-    std::printf("%-10s %-30s %12.2f %12.2f\n", r.what.c_str(), r.impl.c_str(),
-                r.t.median_ns / 1000, r.t.p99_ns / 1000);
+    std::printf("%-10s %-30s %12.2f %12.2f\n", r.what.c_str(), r.impl.c_str(), r.t.median_ns / 1000,
+                r.t.p99_ns / 1000);
 }
 
 }  // namespace
@@ -176,7 +179,8 @@ int main(int argc, char** argv) {
   if (cfg.wants("latency")) {
     brine::client cli(brine_url);
     std::vector<std::byte> payload(big, std::byte{7});
-    rows.push_back({"add", "brine ipc", bb::measure([&] { return cli.call<int>("add", 2, 3); }, m)});
+    rows.push_back(
+        {"add", "brine ipc", bb::measure([&] { return cli.call<int>("add", 2, 3); }, m)});
     rows.push_back({"64KiB", "brine ipc",
                     bb::measure([&] { return cli.call<std::size_t>("size", payload); }, m)});
     ::zmq::context_t ctx;
@@ -242,11 +246,15 @@ int main(int argc, char** argv) {
       in[i] = static_cast<long>(i);
     brine::pool pool{2, [](long x) { return x * x + 1; }};
     (void)pool.map(std::vector<long>(1000, 1));  // warm up
-    auto t0 = bb::bench_clock::now();
-    std::vector<long> out = pool.map(in);
-    double s = std::chrono::duration<double>(bb::bench_clock::now() - t0).count();
+    std::vector<long> out;
+    double s = 1e9;
+    for (int round = 0; round < 3; ++round) {  // the best of three, as for Python
+      auto t0 = bb::bench_clock::now();
+      out = pool.map(in);
+      s = std::min(s, std::chrono::duration<double>(bb::bench_clock::now() - t0).count());
+    }
     double rate = static_cast<double>(in.size()) / s;
-    std::printf("\npool.map of %zu small tasks, 2 workers\n", in.size());
+    std::printf("\npool.map of %zu small tasks, 2 workers (best of 3)\n", in.size());
     std::printf("%-30s %14.0f tasks/s\n", "brine::pool", rate);
     report.add("pool_map", "brine::pool", "tasks_per_s", rate, "1/s");
     if (py.ok) {

@@ -36,11 +36,12 @@ constexpr int ring_slots = 64;
 constexpr auto reap_every = 20ms;
 
 // Messages between pool and worker: an 8-byte chunk id, then the encoded chunk.
-std::vector<std::byte> with_id(std::uint64_t id, std::span<const std::byte> body) {
-  std::vector<std::byte> out(8 + body.size());
-  std::memcpy(out.data(), &id, 8);
-  std::memcpy(out.data() + 8, body.data(), body.size());
-  return out;
+// Writes [id][body] into the link's buffer for the next message.
+void prepare_with_id(transport::sender_link& link, std::uint64_t id,
+                     std::span<const std::byte> body) {
+  std::span<std::byte> buf = link.prepare(8 + body.size());
+  std::memcpy(buf.data(), &id, 8);
+  std::memcpy(buf.data() + 8, body.data(), body.size());
 }
 
 bool split_id(std::span<const std::byte> msg, std::uint64_t& id, std::span<const std::byte>& body) {
@@ -48,12 +49,6 @@ bool split_id(std::span<const std::byte> msg, std::uint64_t& id, std::span<const
   std::memcpy(&id, msg.data(), 8);
   body = msg.subspan(8);
   return true;
-}
-
-void send_all(transport::sender_link& link, std::span<const std::byte> bytes) {
-  std::span<std::byte> buf = link.prepare(bytes.size());
-  std::memcpy(buf.data(), bytes.data(), bytes.size());
-  (void)link.commit({}, transport::forever);
 }
 
 std::string death(int status) {
@@ -158,7 +153,8 @@ struct core::impl {
         if (!split_id(msg.frame, id, body)) continue;
         std::vector<std::byte> result = fns.work(body);
         in->done();
-        send_all(*out, with_id(id, result));
+        prepare_with_id(*out, id, result);
+        (void)out->commit({}, transport::forever);
       }
       out->close();
       in->close();
@@ -223,10 +219,8 @@ struct core::impl {
       }
       if (best == workers.size()) return;
       std::uint64_t id = queue.front();
-      std::vector<std::byte> msg = with_id(id, chunks.at(id).bytes);
       worker& w = workers[best];
-      std::span<std::byte> buf = w.tasks->prepare(msg.size());
-      std::memcpy(buf.data(), msg.data(), msg.size());
+      prepare_with_id(*w.tasks, id, chunks.at(id).bytes);
       if (!w.tasks->commit({}, transport::deadline{})) {
         full[best] = true;  // not started yet, or its queue is full: try the others
         continue;

@@ -145,6 +145,7 @@ class pool {
   template <class Range, class Progress>
   std::vector<result_type> map(const Range& inputs, Progress progress) {
     std::vector<result_type> out;
+    out.reserve(sized(inputs));
     imap(
         inputs, [&](result_type&& r) { out.push_back(std::move(r)); }, progress);
     return out;
