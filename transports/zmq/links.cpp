@@ -802,8 +802,12 @@ class reqrep_base : protected link_base {
       ::zmq::poll(items, static_cast<std::size_t>(n), std::chrono::milliseconds(ms_until(stop)));
     } catch (const ::zmq::error_t& e) {
       if (e.num() != EINTR) throw transport_error(std::string("brine: poll failed: ") + e.what());
+      events_waiting_ = true;
     }
-    return !waker_.take();
+    // Only what the poll saw is looked at: each look is a system call on the hot path.
+    if (n == 3 && (items[2].revents & ZMQ_POLLIN) != 0) events_waiting_ = true;
+    if (items[0].revents == 0 && items[2].revents == 0) events_waiting_ = true;  // a timeout
+    return (items[1].revents & ZMQ_POLLIN) == 0 || !waker_.take();
   }
 
   // Takes a message with `take` (false: none queued), else waits for one, a connection event
@@ -817,7 +821,7 @@ class reqrep_base : protected link_base {
         throw transport_error(std::string("brine: ") + what + " " + urls_of(eps_) +
                               " failed: " + e.what());
       }
-      housekeeping();
+      if (std::exchange(events_waiting_, false)) housekeeping();
       if (clock::now() >= until) return transport::recv_status::timeout;
       if (!wait_input(until)) return transport::recv_status::timeout;
     }
@@ -841,6 +845,7 @@ class reqrep_base : protected link_base {
   ::zmq::message_t in_;
   waker waker_;
   int send_ms_ = -1;
+  bool events_waiting_ = true;  // connection events may be queued: read them
 };
 
 class zmq_client final : public transport::client_link, reqrep_base {
