@@ -55,6 +55,7 @@ void brine_server(const std::string& url) {
   brine::server srv(url);
   srv.handle("add", [](int a, int b) { return a + b; });
   srv.handle("size", [](const std::vector<std::byte>& v) { return v.size(); });
+  srv.handle("stop", [&srv] { srv.stop(); });
   srv.serve();
 }
 
@@ -172,13 +173,22 @@ int main(int argc, char** argv) {
 
   // Every server runs in a process forked before this one starts threads of its own.
   std::string brine_url = ipc("brine");
+  std::string shm_url = "shm://brine-bench-rpc-" + std::to_string(::getpid());
   std::string zmq_url = ipc("zmq");
   pid_t brine_pid = spawn([&] { brine_server(brine_url); });
+  pid_t shm_pid = spawn([&] { brine_server(shm_url); });
   pid_t zmq_pid = spawn([&] { zmq_server(zmq_url); });
 
   if (cfg.wants("latency")) {
-    brine::client cli(brine_url);
     std::vector<std::byte> payload(big, std::byte{7});
+    {
+      brine::client shm(shm_url);
+      rows.push_back(
+          {"add", "brine shm", bb::measure([&] { return shm.call<int>("add", 2, 3); }, m)});
+      rows.push_back({"64KiB", "brine shm",
+                      bb::measure([&] { return shm.call<std::size_t>("size", payload); }, m)});
+    }
+    brine::client cli(brine_url);
     rows.push_back(
         {"add", "brine ipc", bb::measure([&] { return cli.call<int>("add", 2, 3); }, m)});
     rows.push_back({"64KiB", "brine ipc",
@@ -216,26 +226,31 @@ int main(int argc, char** argv) {
 
   if (cfg.wants("throughput")) {
     std::printf("\ncalls per second (add, synchronous calls)\n");
-    for (int clients : {1, 8}) {
-      auto per_client = cfg.quick ? 200 : 20'000;
-      auto t0 = bb::bench_clock::now();
-      std::vector<std::thread> threads;
-      for (int c = 0; c < clients; ++c)
-        threads.emplace_back([&] {
-          brine::client cli(brine_url);
-          for (int i = 0; i < per_client; ++i)
-            bb::do_not_optimize(cli.call<int>("add", i, c));
-        });
-      for (auto& t : threads)
-        t.join();
-      double s = std::chrono::duration<double>(bb::bench_clock::now() - t0).count();
-      double rate = clients * per_client / s;
-      std::printf("%d client%s: %12.0f calls/s\n", clients, clients == 1 ? " " : "s", rate);
-      report.add("add", "brine ipc, " + std::to_string(clients) + " clients", "calls_per_s", rate,
-                 "1/s");
-    }
+    for (const std::string& url : {brine_url, shm_url})
+      for (int clients : {1, 8}) {
+        auto per_client = cfg.quick ? 200 : 20'000;
+        auto t0 = bb::bench_clock::now();
+        std::vector<std::thread> threads;
+        for (int c = 0; c < clients; ++c)
+          threads.emplace_back([&] {
+            brine::client cli(url);
+            for (int i = 0; i < per_client; ++i)
+              bb::do_not_optimize(cli.call<int>("add", i, c));
+          });
+        for (auto& t : threads)
+          t.join();
+        double s = std::chrono::duration<double>(bb::bench_clock::now() - t0).count();
+        double rate = clients * per_client / s;
+        std::string impl = std::string(url == shm_url ? "brine shm" : "brine ipc") + ", " +
+                           std::to_string(clients) + " client" + (clients == 1 ? "" : "s");
+        std::printf("%-24s %12.0f calls/s\n", impl.c_str(), rate);
+        report.add("add", impl, "calls_per_s", rate, "1/s");
+      }
   }
-  finish(brine_pid);
+  for (const std::string& url : {brine_url, shm_url})  // a clean exit removes its segments
+    brine::client(url).call("stop");
+  ::waitpid(brine_pid, nullptr, 0);
+  ::waitpid(shm_pid, nullptr, 0);
   finish(zmq_pid);
   std::remove(brine_url.substr(6).c_str());
   std::remove(zmq_url.substr(6).c_str());

@@ -125,18 +125,14 @@ std::unique_ptr<receiver_link> open_receiver(pattern p, std::span<const std::str
 std::unique_ptr<client_link> open_client(std::span<const std::string> urls,
                                          const channel_options& opts) {
   std::vector<endpoint> eps = parse_all(urls);
-  if (shm_endpoint(eps) != nullptr)
-    throw transport_error("brine: request/reply over shm:// is not available yet (" +
-                          eps.front().url() + "); use ipc://, tcp:// or inproc://");
+  if (const endpoint* e = shm_endpoint(eps)) return shm::open_client(*e, opts);
   return zmq_transport::open_client(std::move(eps), opts);
 }
 
 std::unique_ptr<server_link> open_server(std::span<const std::string> urls,
                                          const channel_options& opts) {
   std::vector<endpoint> eps = parse_all(urls);
-  if (shm_endpoint(eps) != nullptr)
-    throw transport_error("brine: request/reply over shm:// is not available yet (" +
-                          eps.front().url() + "); use ipc://, tcp:// or inproc://");
+  if (const endpoint* e = shm_endpoint(eps)) return shm::open_server(*e, opts);
   return zmq_transport::open_server(std::move(eps), opts);
 }
 

@@ -1,5 +1,6 @@
 // Request/reply and RPC: brine::server and brine::client in one process and across processes.
 
+#include <dirent.h>
 #include <poll.h>
 #include <signal.h>
 #include <unistd.h>
@@ -79,10 +80,35 @@ void expect(bool ok, const std::string& what) {
   if (!ok) throw std::runtime_error(what);
 }
 
+// A URL no other test uses, over ipc:// or shm://.
+std::string url_for(const std::string& scheme, const std::string& name) {
+  if (scheme == "ipc") return test::ipc_url(name);
+  static std::atomic<int> counter{0};
+  return "shm://brine-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
+         name;
+}
+
+// Removes what processes killed by a test left behind: an ipc:// socket file, or the shm://
+// segments of a request/reply name.
+void clean_up(const std::string& url) {
+  if (url.rfind("ipc://", 0) == 0) {
+    ::unlink(url.substr(6).c_str());
+    return;
+  }
+  std::string prefix = "brine." + std::to_string(::getuid()) + ".rpc." + url.substr(6);
+  if (DIR* d = ::opendir("/dev/shm")) {
+    while (dirent* e = ::readdir(d))
+      if (std::string(e->d_name).rfind(prefix, 0) == 0)
+        ::unlink(("/dev/shm/" + std::string(e->d_name)).c_str());
+    ::closedir(d);
+  }
+}
+
 }  // namespace
 
 TEST_CASE("rpc: calls with every kind of signature return their results", "[rpc]") {
-  brine::server srv(test::ipc_url("calc"));
+  std::string scheme = GENERATE(as<std::string>{}, "ipc", "shm");
+  brine::server srv(url_for(scheme, "calc"));
   offer(srv);
   srv.start(2);
   brine::client cli(srv.endpoint(), quick());
@@ -115,7 +141,8 @@ TEST_CASE("rpc: serve() answers in the calling thread until a handler stops it",
 
 TEST_CASE("rpc: a handler's exception comes back as remote_error with its type and message",
           "[rpc]") {
-  brine::server srv(test::ipc_url("fail"));
+  std::string scheme = GENERATE(as<std::string>{}, "ipc", "shm");
+  brine::server srv(url_for(scheme, "fail"));
   offer(srv);
   srv.start(1);
   brine::client cli(srv.endpoint(), quick());
@@ -130,7 +157,8 @@ TEST_CASE("rpc: a handler's exception comes back as remote_error with its type a
 }
 
 TEST_CASE("rpc: an unknown method is an error listing the server's methods", "[rpc]") {
-  brine::server srv(test::ipc_url("unknown"));
+  std::string scheme = GENERATE(as<std::string>{}, "ipc", "shm");
+  brine::server srv(url_for(scheme, "unknown"));
   offer(srv);
   srv.start(1);
   brine::client cli(srv.endpoint(), quick());
@@ -146,7 +174,8 @@ TEST_CASE("rpc: an unknown method is an error listing the server's methods", "[r
 
 TEST_CASE("rpc: arguments or a result of the wrong types are a type_mismatch naming both",
           "[rpc]") {
-  brine::server srv(test::ipc_url("types"));
+  std::string scheme = GENERATE(as<std::string>{}, "ipc", "shm");
+  brine::server srv(url_for(scheme, "types"));
   std::atomic<int> runs{0};
   srv.handle("add", [&runs](int a, int b) {
     ++runs;
@@ -170,7 +199,8 @@ TEST_CASE("rpc: arguments or a result of the wrong types are a type_mismatch nam
 }
 
 TEST_CASE("rpc: a call that takes too long is a timeout_error; the client goes on", "[rpc]") {
-  brine::server srv(test::ipc_url("timeout"));
+  std::string scheme = GENERATE(as<std::string>{}, "ipc", "shm");
+  brine::server srv(url_for(scheme, "timeout"));
   offer(srv);
   srv.start(2);
   brine::client cli(srv.endpoint(), quick(5s));
@@ -182,7 +212,8 @@ TEST_CASE("rpc: a call that takes too long is a timeout_error; the client goes o
 }
 
 TEST_CASE("rpc: the server skips a call whose deadline passed while it waited", "[rpc]") {
-  brine::server srv(test::ipc_url("deadline"));
+  std::string scheme = GENERATE(as<std::string>{}, "ipc", "shm");
+  brine::server srv(url_for(scheme, "deadline"));
   std::atomic<int> runs{0};
   offer(srv, &runs);
   srv.start(1);  // one handler thread: the second call waits behind the first
@@ -197,7 +228,8 @@ TEST_CASE("rpc: the server skips a call whose deadline passed while it waited", 
 }
 
 TEST_CASE("rpc: 10,000 asynchronous calls in flight all come back right", "[rpc]") {
-  brine::server srv(test::ipc_url("many"));
+  std::string scheme = GENERATE(as<std::string>{}, "ipc", "shm");
+  brine::server srv(url_for(scheme, "many"));
   offer(srv);
   srv.start(2);
   brine::client cli(srv.endpoint(), quick(60s));
@@ -210,7 +242,8 @@ TEST_CASE("rpc: 10,000 asynchronous calls in flight all come back right", "[rpc]
 }
 
 TEST_CASE("rpc: many client threads share one client, and several clients one server", "[rpc]") {
-  brine::server srv(test::ipc_url("threads"));
+  std::string scheme = GENERATE(as<std::string>{}, "ipc", "shm");
+  brine::server srv(url_for(scheme, "threads"));
   offer(srv);
   srv.start(2);
   brine::client shared(srv.endpoint(), quick(60s));
@@ -231,7 +264,8 @@ TEST_CASE("rpc: many client threads share one client, and several clients one se
 }
 
 TEST_CASE("rpc: stop() finishes the calls already taken and sends their replies", "[rpc]") {
-  brine::server srv(test::ipc_url("drain"));
+  std::string scheme = GENERATE(as<std::string>{}, "ipc", "shm");
+  brine::server srv(url_for(scheme, "drain"));
   offer(srv);
   srv.start(2);
   brine::client cli(srv.endpoint(), quick());
@@ -266,12 +300,14 @@ TEST_CASE("rpc: no server is a transport_error after connect_timeout, not a hang
   CHECK_FALSE(cli.connected());
 }
 
-TEST_CASE("rpc: bad URLs and shm:// (not yet) are transport errors", "[rpc]") {
+TEST_CASE("rpc: bad URLs and taken addresses are transport errors", "[rpc]") {
   CHECK_THROWS_AS(brine::server("tcp://127.0.0.1"), brine::transport_error);
   CHECK_THROWS_AS(brine::client("nope://x"), brine::transport_error);
-  CHECK_THROWS_AS(brine::server("shm://calc"), brine::transport_error);
-  brine::server first(test::ipc_url("busy"));
-  CHECK_THROWS_AS(brine::server(first.endpoint()), brine::transport_error);
+  CHECK_THROWS_AS(brine::server("@shm://calc"), brine::transport_error);
+  for (std::string scheme : {"ipc", "shm"}) {
+    brine::server first(url_for(scheme, "busy"));
+    CHECK_THROWS_AS(brine::server(first.endpoint()), brine::transport_error);
+  }
 }
 
 TEST_CASE("rpc: garbage sent to a server is skipped; it goes on serving", "[rpc]") {
@@ -291,7 +327,8 @@ TEST_CASE("rpc: garbage sent to a server is skipped; it goes on serving", "[rpc]
 // a process whose threads are busy may inherit locked allocator state under sanitizers).
 
 TEST_CASE("rpc: calls from 8 client processes", "[rpc][process]") {
-  std::string url = test::ipc_url("procs");
+  std::string scheme = GENERATE(as<std::string>{}, "ipc", "shm");
+  std::string url = url_for(scheme, "procs");
   pid_t server = test::spawn([url] {
     brine::server srv(url);
     offer(srv);
@@ -318,7 +355,8 @@ TEST_CASE("rpc: calls from 8 client processes", "[rpc][process]") {
 
 TEST_CASE("rpc: a server killed mid-call fails the call promptly; a new server is found",
           "[rpc][process]") {
-  std::string url = test::ipc_url("killed");
+  std::string scheme = GENERATE(as<std::string>{}, "ipc", "shm");
+  std::string url = url_for(scheme, "killed");
   signal_pipe busy;
   signal_pipe failed;
   auto serve = [url, &busy] {
@@ -352,12 +390,13 @@ TEST_CASE("rpc: a server killed mid-call fails the call promptly; a new server i
   CHECK(test::wait_child(caller) == 0);
   ::kill(second, SIGKILL);
   test::wait_child(second);
-  ::unlink(url.substr(6).c_str());  // killed servers leave their socket file
+  clean_up(url);  // killed servers leave their socket file or segments
 }
 
 TEST_CASE("rpc: an idempotent call in flight when its server died is sent again",
           "[rpc][process]") {
-  std::string url = test::ipc_url("retry");
+  std::string scheme = GENERATE(as<std::string>{}, "ipc", "shm");
+  std::string url = url_for(scheme, "retry");
   signal_pipe busy;
   pid_t first = test::spawn([url, &busy] {
     brine::server srv(url);
@@ -386,7 +425,7 @@ TEST_CASE("rpc: an idempotent call in flight when its server died is sent again"
   CHECK(test::wait_child(caller) == 0);
   ::kill(second, SIGKILL);
   test::wait_child(second);
-  ::unlink(url.substr(6).c_str());
+  clean_up(url);
 }
 
 TEST_CASE("rpc: over tcp with CURVE keys", "[rpc]") {

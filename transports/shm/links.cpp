@@ -1,10 +1,14 @@
 // shm:// pipelines: one single-producer/single-consumer ring per (sender, receiver) pair in one
 // segment; a sender round-robins over receivers with room; waiting spins, then sleeps on a futex.
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -140,6 +144,22 @@ class shm_sender final : public transport::sender_link {
   }
 
   std::string endpoint() const override { return url_; }
+
+  // Whether a receiver that the operating system says is alive has a place.
+  bool receiver_alive() const { return live_receiver() != 0; }
+
+  // Who the first live receiver is: its pid and how many times its place was taken (0: none),
+  // so that a receiver replaced between two looks is told apart from the one before.
+  std::uint64_t live_receiver() const {
+    for (std::uint32_t r = 0; r < seg_.shape().max_receivers; ++r) {
+      const participant& p = seg_.receiver(r);
+      std::uint32_t owner = p.owner.load(std::memory_order_acquire);
+      if (owner != 0 && p.state.load(std::memory_order_acquire) == 2 &&
+          process_id{owner, p.start_time.load()}.alive())
+        return (p.generation.load(std::memory_order_acquire) << 32) | owner;
+    }
+    return 0;
+  }
 
   void close() noexcept override {
     if (closed_) return;
@@ -309,9 +329,11 @@ class shm_receiver final : public transport::receiver_link {
     participant& self = seg_.receiver(index_);
     std::optional<std::span<const std::byte>> got;
     bool over = false;
+    bool woken = false;
     bool ok = wait_for(self, until, [&] {
       got = poll();
       if (got) return true;
+      if (woken_.load(std::memory_order_relaxed) && woken_.exchange(false)) return woken = true;
       over = stream_over();
       return over;
     });
@@ -320,6 +342,7 @@ class shm_receiver final : public transport::receiver_link {
       out.topic = {};
       return transport::recv_status::frame;
     }
+    if (woken) return transport::recv_status::timeout;
     if (ok && over) {
       ended_ = true;
       return transport::recv_status::end;
@@ -328,6 +351,15 @@ class shm_receiver final : public transport::receiver_link {
   }
 
   void done() noexcept override { release_pending(); }
+
+  // Makes a recv() in another thread (or the next one) return `timeout` now.
+  void wake() noexcept {
+    woken_.store(true);
+    participant& self = seg_.receiver(index_);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    self.doorbell.fetch_add(1, std::memory_order_release);
+    futex_wake(self.doorbell);
+  }
 
   std::string endpoint() const override { return url_; }
 
@@ -435,6 +467,7 @@ class shm_receiver final : public transport::receiver_link {
     return true;
   }
 
+  std::atomic<bool> woken_{false};
   std::string url_;
   std::size_t expect_;
   std::size_t max_frame_;
@@ -451,6 +484,182 @@ class shm_receiver final : public transport::receiver_link {
   bool closed_ = false;
 };
 
+// Request/reply: requests from every client go through one segment, "rpc.<name>", to the
+// server; each client receives its replies through a segment of its own, named in every request
+// it sends: [u16 length][reply segment name][request frame].
+channel_options request_options(const channel_options& o) {
+  channel_options r = o;
+  r.high_water_mark = std::clamp(o.high_water_mark, 2, 256);
+  r.shm_senders = 64;
+  r.shm_receivers = 1;
+  r.expect_senders = SIZE_MAX;  // clients come and go: never an end
+  return r;
+}
+
+channel_options reply_options(const channel_options& o) {
+  channel_options r = request_options(o);
+  r.shm_senders = 1;
+  return r;
+}
+
+transport::endpoint shm_at(std::string name) { return {"shm", std::move(name), std::nullopt}; }
+
+class shm_client final : public transport::client_link {
+ public:
+  shm_client(const transport::endpoint& where, const channel_options& o)
+      : url_(where.url()),
+        name_(reply_name(where.address)),
+        replies_(transport::pattern::pipeline, shm_at(name_), reply_options(o), 0),
+        requests_(transport::pattern::pipeline, shm_at("rpc." + where.address), request_options(o),
+                  0) {
+    if (name_.size() > 0xffff) throw transport_error("brine: shm:// name too long: " + url_);
+  }
+  ~shm_client() override { close(); }
+
+  std::span<std::byte> prepare(std::size_t size) override {
+    std::size_t head = 2 + name_.size();
+    std::span<std::byte> buf = requests_.prepare(head + size);
+    auto n = static_cast<std::uint16_t>(name_.size());
+    std::memcpy(buf.data(), &n, 2);
+    std::memcpy(buf.data() + 2, name_.data(), name_.size());
+    return buf.subspan(head);
+  }
+
+  bool commit(deadline until) override { return requests_.commit({}, until); }
+
+  transport::recv_status recv(transport::received& out, deadline until) override {
+    transport::recv_status st = replies_.recv(out, until);
+    return st == transport::recv_status::end ? transport::recv_status::timeout : st;
+  }
+
+  void wake() noexcept override { replies_.wake(); }
+
+  // A server that went, or was replaced by another between two looks, is a loss.
+  std::uint64_t losses() override {
+    std::uint64_t now = server();
+    if (last_ != 0 && now != last_) ++losses_;
+    last_ = now;
+    return losses_;
+  }
+
+  bool connected() override { return server() != 0; }
+
+  std::string endpoint() const override { return url_; }
+
+  void close() noexcept override {
+    requests_.close();
+    replies_.close();
+  }
+
+ private:
+  // The server's identity, asked of the operating system at most every 20 ms.
+  std::uint64_t server() {
+    auto now = clock::now();
+    if (now - asked_ >= 20ms) {
+      asked_ = now;
+      server_ = requests_.live_receiver();
+    }
+    return server_;
+  }
+
+  static std::string reply_name(const std::string& base) {
+    static std::atomic<unsigned> n{0};
+    return "rpc." + base + "." + std::to_string(::getpid()) + "." + std::to_string(n++);
+  }
+
+  std::string url_;
+  std::string name_;
+  shm_receiver replies_;
+  shm_sender requests_;
+  std::uint64_t server_ = 0;
+  std::uint64_t last_ = 0;
+  std::uint64_t losses_ = 0;
+  clock::time_point asked_{};
+};
+
+class shm_server final : public transport::server_link {
+ public:
+  shm_server(const transport::endpoint& where, const channel_options& o)
+      : url_(where.url()),
+        opts_(o),
+        requests_(transport::pattern::pipeline, shm_at("rpc." + where.address), request_options(o),
+                  0) {}
+  ~shm_server() override { close(); }
+
+  transport::recv_status recv(transport::received& out, std::string& client,
+                              deadline until) override {
+    for (;;) {
+      transport::recv_status st = requests_.recv(out, until);
+      if (st != transport::recv_status::frame) {
+        return st == transport::recv_status::end ? transport::recv_status::timeout : st;
+      }
+      std::uint16_t n = 0;
+      if (out.frame.size() >= 2) std::memcpy(&n, out.frame.data(), 2);
+      if (out.frame.size() < 2 + std::size_t{n} || n == 0)
+        throw decode_error("a shm:// request lacks its reply address (not sent by brine?)", 0);
+      client.assign(reinterpret_cast<const char*>(out.frame.data()) + 2, n);
+      out.frame = out.frame.subspan(2 + std::size_t{n});
+      return transport::recv_status::frame;
+    }
+  }
+
+  std::span<std::byte> prepare(std::size_t size) override {
+    staging_.resize(size);
+    return staging_;
+  }
+
+  bool reply(std::string_view client, deadline until) override {
+    std::string name(client);
+    if (name.rfind("rpc.", 0) != 0 || name.find('/') != std::string::npos)
+      return true;  // not a reply address brine makes: nobody to answer
+    auto it = senders_.find(name);
+    if (it == senders_.end()) {
+      prune();
+      auto s = std::make_unique<shm_sender>(transport::pattern::pipeline, shm_at(name),
+                                            reply_options(opts_), 0);
+      if (!s->receiver_alive()) return true;  // the client has gone (its segment goes too)
+      it = senders_.emplace(name, std::move(s)).first;
+    }
+    shm_sender& s = *it->second;
+    std::span<std::byte> buf = s.prepare(staging_.size());
+    std::memcpy(buf.data(), staging_.data(), staging_.size());
+    if (s.commit({}, until)) return true;
+    if (!s.receiver_alive()) {
+      senders_.erase(it);
+      return true;
+    }
+    return false;
+  }
+
+  void wake() noexcept override { requests_.wake(); }
+
+  std::string endpoint() const override { return url_; }
+
+  void close() noexcept override {
+    senders_.clear();
+    requests_.close();
+  }
+
+ private:
+  // Forgets clients that have gone, now and then.
+  void prune() {
+    if (senders_.size() < 32) return;
+    for (auto i = senders_.begin(); i != senders_.end();) {
+      if (i->second->receiver_alive()) {
+        ++i;
+      } else {
+        i = senders_.erase(i);
+      }
+    }
+  }
+
+  std::string url_;
+  channel_options opts_;
+  shm_receiver requests_;
+  std::vector<std::byte> staging_;
+  std::map<std::string, std::unique_ptr<shm_sender>> senders_;
+};
+
 }  // namespace
 
 std::unique_ptr<transport::sender_link> open_sender(transport::pattern p,
@@ -465,6 +674,16 @@ std::unique_ptr<transport::receiver_link> open_receiver(transport::pattern p,
                                                         const channel_options& opts,
                                                         std::uint64_t fingerprint) {
   return std::make_unique<shm_receiver>(p, where, opts, fingerprint);
+}
+
+std::unique_ptr<transport::client_link> open_client(const transport::endpoint& where,
+                                                    const channel_options& opts) {
+  return std::make_unique<shm_client>(where, opts);
+}
+
+std::unique_ptr<transport::server_link> open_server(const transport::endpoint& where,
+                                                    const channel_options& opts) {
+  return std::make_unique<shm_server>(where, opts);
 }
 
 }  // namespace brine::shm

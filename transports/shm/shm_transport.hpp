@@ -20,4 +20,8 @@ std::unique_ptr<transport::receiver_link> open_receiver(transport::pattern p,
                                                         const channel_options& opts,
                                                         std::uint64_t fingerprint);
 
+std::unique_ptr<transport::client_link> open_client(const transport::endpoint& where,
+                                                    const channel_options& opts);
+std::unique_ptr<transport::server_link> open_server(const transport::endpoint& where,
+                                                    const channel_options& opts);
 }  // namespace brine::shm
