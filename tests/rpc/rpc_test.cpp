@@ -266,12 +266,16 @@ TEST_CASE("rpc: many client threads share one client, and several clients one se
 TEST_CASE("rpc: stop() finishes the calls already taken and sends their replies", "[rpc]") {
   std::string scheme = GENERATE(as<std::string>{}, "ipc", "shm");
   brine::server srv(url_for(scheme, "drain"));
-  offer(srv);
+  std::atomic<int> running{0};
+  offer(srv, &running);
   srv.start(2);
   brine::client cli(srv.endpoint(), quick());
   std::future<int> a = cli.async_call<int>("sleep", 200);
   std::future<int> b = cli.async_call<int>("sleep", 200);
-  std::this_thread::sleep_for(80ms);  // both taken by the two handler threads
+  // Both taken by the two handler threads (bounded: the test must not hang).
+  for (int i = 0; i < 2000 && running < 2; ++i)
+    std::this_thread::sleep_for(1ms);
+  REQUIRE(running == 2);
   srv.stop();
   CHECK(a.get() == 200);
   CHECK(b.get() == 200);
