@@ -29,6 +29,10 @@ using clock = std::chrono::steady_clock;
 // chunk is always reading: were it writing a result into a full ring while this thread waits
 // to finish writing its next chunk, neither would ever go on.
 constexpr std::size_t in_flight_per_worker = 1;
+// A worker's exit status when it cannot open its channels (then it is not replaced), and when
+// its loop fails later (an ordinary death).
+constexpr int setup_failed = 86;
+constexpr int failed = 87;
 // Slots (of 4 KiB) per ring: a chunk or result larger than this streams through while the
 // other side reads.
 constexpr int ring_slots = 64;
@@ -141,11 +145,12 @@ struct core::impl {
     // belong to the parent: left untouched, and no destructor runs (_exit).
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(3);
-    int code = 0;
+    int code = setup_failed;
     try {
       auto in = transport::open_receiver(transport::pattern::pipeline, url, task_options(), 0);
       std::vector<std::string> rurl{base + ".results"};
       auto out = transport::open_sender(transport::pattern::pipeline, rurl, result_options(), 0);
+      code = failed;  // from here on, a failure is an ordinary death: the worker is replaced
       transport::received msg;
       while (in->recv(msg, transport::forever) == transport::recv_status::frame) {
         std::uint64_t id = 0;
@@ -158,8 +163,8 @@ struct core::impl {
       }
       out->close();
       in->close();
+      code = 0;
     } catch (...) {
-      code = 2;
     }
     brine::shutdown();
     ::_exit(code);
@@ -172,8 +177,10 @@ struct core::impl {
       for (std::size_t w = 0; w < workers.size(); ++w)
         spawn(w);
     } catch (...) {
+      std::exception_ptr e = std::current_exception();
+      if (results) shut_down();  // the workers already forked go, and are reaped
       std::lock_guard lock(mutex);
-      start_error = std::current_exception();
+      start_error = e;
       started = true;
       wake.notify_all();
       return;
@@ -196,8 +203,16 @@ struct core::impl {
           queue.push_back(id);
         }
       }
-      dispatch();
-      receive(transport::after(queue.empty() ? 5ms : 1ms));
+      try {
+        dispatch();
+        receive(transport::after(queue.empty() ? 5ms : 1ms));
+      } catch (const decode_error&) {
+        results->done();  // a result that is not one (over the frame limit): its chunk is
+                          // retried or fails when its worker is found dead or stuck
+      } catch (const error&) {
+        // A ring a worker corrupted: reaping below finds which worker died.
+        std::this_thread::sleep_for(1ms);
+      }
       if (clock::now() - last_reap >= reap_every) {
         reap();
         last_reap = clock::now();
@@ -297,9 +312,9 @@ struct core::impl {
       queue.insert(queue.begin(), again.begin(), again.end());
       // A worker that could not open its channels (exit code 2) is not replaced: another
       // would fail alike. The others carry on with its share.
-      bool setup_failed = WIFEXITED(status) && WEXITSTATUS(status) == 2;
+      bool no_channels = WIFEXITED(status) && WEXITSTATUS(status) == setup_failed;
       workers[w].pid = -1;
-      if (!setup_failed) {
+      if (!no_channels) {
         try {
           spawn(w);
         } catch (...) {

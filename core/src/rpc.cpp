@@ -112,6 +112,7 @@ struct server::impl {
   std::size_t busy = 0;  // jobs taken by workers, not yet replied
   bool stopping = false;
   bool running = false;
+  bool serving = false;  // serve() runs in some thread
   std::thread io;
   std::vector<std::thread> workers;
   std::set<std::thread::id> own_threads;
@@ -204,9 +205,16 @@ struct server::impl {
         o = std::move(replies.front());
         replies.pop_front();
       }
-      std::span<std::byte> buf = link->prepare(o.bytes.size());
-      std::copy(o.bytes.begin(), o.bytes.end(), buf.begin());
-      if (!link->reply(o.client, until)) {
+      bool sent = true;
+      try {
+        std::span<std::byte> buf = link->prepare(o.bytes.size());
+        std::copy(o.bytes.begin(), o.bytes.end(), buf.begin());
+        sent = link->reply(o.client, until);
+      } catch (const brine::error&) {
+        // This client's way back is broken (a corrupt or foreign reply segment): its reply is
+        // dropped; the others still go.
+      }
+      if (!sent) {
         std::lock_guard lock(mutex);
         replies.push_front(std::move(o));
         return;
@@ -316,11 +324,16 @@ void server::serve() {
   {
     std::lock_guard lock(s.mutex);
     if (s.running) throw error("brine: this server already runs");
-    if (s.stopping) throw error("brine: this server was stopped");
+    if (s.stopping) return;  // stopped before it began
     s.running = true;
+    s.serving = true;
     s.own_threads.insert(std::this_thread::get_id());
   }
   s.io_loop(/*inline_handlers=*/true);
+  std::lock_guard lock(s.mutex);
+  s.serving = false;
+  s.own_threads.erase(std::this_thread::get_id());
+  s.work.notify_all();
 }
 
 void server::stop() noexcept {
@@ -335,10 +348,22 @@ void server::stop() noexcept {
     }
   }
   s.link->wake();
-  if (s.io.joinable()) s.io.join();
-  for (std::thread& t : s.workers)
-    if (t.joinable()) t.join();
+  std::unique_lock lock(s.mutex);
+  // serve() in another thread: wait until it has left (its last replies sent).
+  while (s.serving) {
+    lock.unlock();
+    s.link->wake();
+    lock.lock();
+    s.work.wait_for(lock, std::chrono::milliseconds(10));
+  }
+  // One caller joins the threads; a concurrent stop() finds them gone.
+  std::thread io = std::move(s.io);
+  std::vector<std::thread> workers = std::move(s.workers);
   s.workers.clear();
+  lock.unlock();
+  if (io.joinable()) io.join();
+  for (std::thread& t : workers)
+    if (t.joinable()) t.join();
 }
 
 std::string server::endpoint() const { return impl_->bound; }
@@ -426,6 +451,7 @@ struct client::impl {
       entry& e = calls.at(id);
       if (is_idempotent(e.c.method)) {
         e.sent = false;
+        e.queued = clock::now();  // connect_timeout counts afresh for the resend
         unsent.push_front(id);
       } else {
         finish(id, std::make_exception_ptr(transport_error(

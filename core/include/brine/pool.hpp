@@ -354,8 +354,17 @@ class pool {
     return c;
   }
 
+  // Notes the message types before any fork: a worker must not be the first to, as another
+  // thread of the parent might hold the codec's registry lock at the instant of a fork.
+  static bool prime() {
+    detail::note_type_once<inputs_msg>();
+    detail::note_type_once<results>();
+    return true;
+  }
+
   pool_options opts_;
   std::atomic<std::size_t> completed_{0};
+  [[maybe_unused]] bool primed_ = prime();
   detail::pool::core core_;
 };
 
