@@ -136,6 +136,19 @@ std::string resolved_tcp(const endpoint& e) {
   return "tcp://" + std::string(v6 ? "[" : "") + text + (v6 ? "]" : "") + ":" + port;
 }
 
+// Makes `m` a message of `size` bytes to encode into; large ones in memory brine allocates and
+// ZeroMQ frees once sent (no copy).
+std::span<std::byte> make_room(::zmq::message_t& m, std::size_t size) {
+  if (size >= zero_copy_size) {
+    void* p = ::operator new(size);
+    m.rebuild(
+        p, size, [](void* data, void*) { ::operator delete(data); }, nullptr);
+  } else {
+    m.rebuild(size);
+  }
+  return {static_cast<std::byte*>(m.data()), size};
+}
+
 void check_key(const std::string& key, const char* what) {
   if (key.size() != 40)
     throw transport_error(std::string("brine: CURVE ") + what +
@@ -542,16 +555,7 @@ class zmq_sender final : public transport::sender_link, link_base {
       : link_base(p, std::move(eps), o, /*sending=*/true) {}
   ~zmq_sender() override { close(); }
 
-  std::span<std::byte> prepare(std::size_t size) override {
-    if (size >= zero_copy_size) {
-      void* p = ::operator new(size);
-      msg_.rebuild(
-          p, size, [](void* data, void*) { ::operator delete(data); }, nullptr);
-    } else {
-      msg_.rebuild(size);
-    }
-    return {static_cast<std::byte*>(msg_.data()), size};
-  }
+  std::span<std::byte> prepare(std::size_t size) override { return make_room(msg_, size); }
 
   bool commit(std::string_view topic, deadline until) override {
     if (released_) throw channel_closed("brine: send on a closed channel");
@@ -768,16 +772,7 @@ class reqrep_base : protected link_base {
   reqrep_base(std::vector<endpoint> eps, const channel_options& o, bool client)
       : link_base(pattern::reqrep, std::move(eps), o, client) {}
 
-  std::span<std::byte> prepare_msg(std::size_t size) {
-    if (size >= zero_copy_size) {
-      void* p = ::operator new(size);
-      out_.rebuild(
-          p, size, [](void* data, void*) { ::operator delete(data); }, nullptr);
-    } else {
-      out_.rebuild(size);
-    }
-    return {static_cast<std::byte*>(out_.data()), size};
-  }
+  std::span<std::byte> prepare_msg(std::size_t size) { return make_room(out_, size); }
 
   // Applies a send timeout of `ms` (-1: none; 0: do not wait) and returns the flags to use.
   ::zmq::send_flags send_flags(int ms) {
