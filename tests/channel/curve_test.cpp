@@ -263,9 +263,9 @@ TEST_CASE("curve: an encrypted pipeline across processes delivers every message,
   constexpr std::uint64_t total = 3000;
   brine::curve_keys server = brine::curve_keypair();
   brine::curve_keys client = brine::curve_keypair();
-  auto rx = brine::pull<note>("tcp://127.0.0.1:*", server_options(server, {client.public_key}));
-  std::string url = rx.endpoint();
+  std::string url = test::tcp_url();
   child sender([&] { push_notes(url, client_options(client, server.public_key), "ok", total); });
+  auto rx = brine::pull<note>(url, server_options(server, {client.public_key}));
   drained d = drain(rx);
   CHECK(sender.wait() == 0);
   REQUIRE(d.got.size() == total);
@@ -280,8 +280,7 @@ TEST_CASE("curve: an encrypted publish/subscribe delivers every message to the s
   constexpr std::uint64_t total = 500;
   brine::curve_keys server = brine::curve_keypair();
   brine::curve_keys client = brine::curve_keypair();
-  auto tx = brine::publish<note>("tcp://127.0.0.1:*", server_options(server, {client.public_key}));
-  std::string url = tx.endpoint();
+  std::string url = test::tcp_url();
   child subscriber([&] {
     auto rx = brine::subscribe<note>(url, client_options(client, server.public_key));
     drained d = drain(rx);
@@ -290,6 +289,7 @@ TEST_CASE("curve: an encrypted publish/subscribe delivers every message to the s
       expect(same(d.got[i], make_note(i, "pub")), "subscriber: wrong note " + std::to_string(i));
     expect(d.ended, "subscriber: no end of stream");
   });
+  auto tx = brine::publish<note>(url, server_options(server, {client.public_key}));
   REQUIRE(tx.wait_peers(1, 10s));
   for (std::uint64_t i = 0; i < total; ++i)
     REQUIRE(tx.send_for(make_note(i, "pub"), 10s));
@@ -304,17 +304,21 @@ TEST_CASE(
   brine::curve_keys server = brine::curve_keypair();
   brine::curve_keys impostor = brine::curve_keypair();
   brine::curve_keys client = brine::curve_keypair();
-  auto rx = brine::pull<note>("tcp://127.0.0.1:*", server_options(server));
-  std::string url = rx.endpoint();
-
+  std::string url = test::tcp_url();
+  test::gate go;
   child intruder([&] { intrude(url, client_options(client, impostor.public_key)); });
+  child sender([&] {
+    expect(go.wait(), "sender: never let go");
+    push_notes(url, client_options(client, server.public_key), "ok", 100);
+  });
+  auto rx = brine::pull<note>(url, server_options(server));
   CHECK_FALSE(rx.recv_for(1s).has_value());
   REQUIRE(intruder.wait() == 0);
   // The failed handshakes did not end the stream.
   REQUIRE_FALSE(rx.recv_for(200ms).has_value());
   REQUIRE_FALSE(rx.done());
 
-  child sender([&] { push_notes(url, client_options(client, server.public_key), "ok", 100); });
+  go.open();
   drained d = drain(rx);
   CHECK(sender.wait() == 0);
   REQUIRE(d.got.size() == 100);
@@ -328,16 +332,20 @@ TEST_CASE("curve: a client whose key is not in allowed_clients cannot inject; an
   brine::curve_keys server = brine::curve_keypair();
   brine::curve_keys allowed = brine::curve_keypair();
   brine::curve_keys stranger = brine::curve_keypair();
-  auto rx = brine::pull<note>("tcp://127.0.0.1:*", server_options(server, {allowed.public_key}));
-  std::string url = rx.endpoint();
-
+  std::string url = test::tcp_url();
+  test::gate go;
   child intruder([&] { intrude(url, client_options(stranger, server.public_key)); });
+  child sender([&] {
+    expect(go.wait(), "sender: never let go");
+    push_notes(url, client_options(allowed, server.public_key), "ok", 50);
+  });
+  auto rx = brine::pull<note>(url, server_options(server, {allowed.public_key}));
   CHECK_FALSE(rx.recv_for(1s).has_value());
   REQUIRE(intruder.wait() == 0);
   REQUIRE_FALSE(rx.recv_for(200ms).has_value());
   REQUIRE_FALSE(rx.done());
 
-  child sender([&] { push_notes(url, client_options(allowed, server.public_key), "ok", 50); });
+  go.open();
   drained d = drain(rx);
   CHECK(sender.wait() == 0);
   REQUIRE(d.got.size() == 50);
@@ -390,16 +398,20 @@ TEST_CASE("curve: each server admits only its own allowed_clients, in one proces
 TEST_CASE("curve: a plain client cannot inject into a CURVE server", "[channel][curve][process]") {
   brine::curve_keys server = brine::curve_keypair();
   brine::curve_keys client = brine::curve_keypair();
-  auto rx = brine::pull<note>("tcp://127.0.0.1:*", server_options(server));
-  std::string url = rx.endpoint();
-
+  std::string url = test::tcp_url();
+  test::gate go;
   child intruder([&] { intrude(url, brine::channel_options{}); });
+  child sender([&] {
+    expect(go.wait(), "sender: never let go");
+    push_notes(url, client_options(client, server.public_key), "ok", 20);
+  });
+  auto rx = brine::pull<note>(url, server_options(server));
   CHECK_FALSE(rx.recv_for(1s).has_value());
   REQUIRE(intruder.wait() == 0);
   REQUIRE_FALSE(rx.recv_for(200ms).has_value());
   REQUIRE_FALSE(rx.done());
 
-  child sender([&] { push_notes(url, client_options(client, server.public_key), "ok", 20); });
+  go.open();
   drained d = drain(rx);
   CHECK(sender.wait() == 0);
   REQUIRE(d.got.size() == 20);
@@ -421,9 +433,7 @@ TEST_CASE("curve: the stream ends when the legit client closes while an intruder
   brine::curve_keys server = brine::curve_keypair();
   brine::curve_keys client = brine::curve_keypair();
   brine::curve_keys stranger = brine::curve_keypair();
-  auto rx = brine::pull<note>("tcp://127.0.0.1:*", server_options(server, {client.public_key}));
-  std::string url = rx.endpoint();
-
+  std::string url = test::tcp_url();
   child intruder([&] { intrude(url, client_options(stranger, server.public_key)); });
   child sender([&] {
     auto tx = brine::push<note>(url, client_options(client, server.public_key));
@@ -432,6 +442,7 @@ TEST_CASE("curve: the stream ends when the legit client closes while an intruder
       if (i % 20 == 0) std::this_thread::sleep_for(20ms);
     }
   });
+  auto rx = brine::pull<note>(url, server_options(server, {client.public_key}));
   auto start = steady_clock::now();
   drained d = drain(rx);
   auto took = steady_clock::now() - start;
@@ -483,8 +494,13 @@ TEST_CASE("curve: an idle unauthenticated TCP connection does not hold back end 
           "[channel][curve][process]") {
   brine::curve_keys server = brine::curve_keypair();
   brine::curve_keys client = brine::curve_keypair();
-  auto rx = brine::pull<note>("tcp://127.0.0.1:*", server_options(server, {client.public_key}));
-  std::string url = rx.endpoint();
+  std::string url = test::tcp_url();
+  test::gate go;
+  child sender([&] {
+    expect(go.wait(), "sender: never let go");
+    push_notes(url, client_options(client, server.public_key), "ok", 10);
+  });
+  auto rx = brine::pull<note>(url, server_options(server, {client.public_key}));
 
   int squatter = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   REQUIRE(squatter >= 0);
@@ -494,7 +510,7 @@ TEST_CASE("curve: an idle unauthenticated TCP connection does not hold back end 
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   REQUIRE(::connect(squatter, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
 
-  child sender([&] { push_notes(url, client_options(client, server.public_key), "ok", 10); });
+  go.open();
   drained d = drain(rx, 3s);
   ::close(squatter);
   CHECK(sender.wait() == 0);
@@ -507,6 +523,10 @@ TEST_CASE("curve: a CURVE server in a forked child admits its own clients only",
   brine::curve_keys server = brine::curve_keypair();
   brine::curve_keys parents_client = brine::curve_keypair();
   brine::curve_keys childs_client = brine::curve_keypair();
+  if (test::fork_needs_one_thread) {
+    WARN("skipped under AddressSanitizer: this test forks while ZeroMQ threads run");
+    return;
+  }
   // The parent runs a CURVE server (and so its authentication handler) before the fork.
   auto parents =
       brine::pull<note>("tcp://127.0.0.1:*", server_options(server, {parents_client.public_key}));

@@ -119,12 +119,8 @@ TEST_CASE("push: send after close is channel_closed", "[channel][zmq]") {
 TEST_CASE("pull: fan-in from four processes ends after all four closed, nothing lost",
           "[channel][zmq][process]") {
   constexpr std::uint64_t per_sender = 5000;
-  for (std::string where : {test::ipc_url("fanin"), std::string("tcp://127.0.0.1:*")}) {
-    CAPTURE(where);
-    brine::channel_options o;
-    o.expect_senders = 4;
-    auto rx = brine::pull<job>(where, o);
-    std::string url = rx.endpoint();
+  for (std::string url : {test::ipc_url("fanin"), test::tcp_url()}) {
+    CAPTURE(url);
     std::vector<pid_t> kids;
     for (std::uint64_t s = 0; s < 4; ++s) {
       kids.push_back(test::spawn([&, s] {
@@ -133,6 +129,9 @@ TEST_CASE("pull: fan-in from four processes ends after all four closed, nothing 
           tx.send(make_job(s * per_sender + i));
       }));
     }
+    brine::channel_options o;
+    o.expect_senders = 4;
+    auto rx = brine::pull<job>(url, o);
     std::map<std::uint64_t, std::uint64_t> next;  // per sender: next id expected (order kept)
     std::uint64_t count = 0;
     for (job& j : rx) {
@@ -155,9 +154,6 @@ TEST_CASE("push: fan-out to three processes delivers each message exactly once",
   constexpr std::uint64_t total = 30000;
   std::string jobs = test::ipc_url("fanout");
   std::string results = test::ipc_url("fanout-results");
-  brine::channel_options ro;
-  ro.expect_senders = 3;
-  auto back = brine::pull<tally>(results, ro);
   std::vector<pid_t> kids;
   for (int w = 0; w < 3; ++w) {
     kids.push_back(test::spawn([&] {
@@ -166,6 +162,9 @@ TEST_CASE("push: fan-out to three processes delivers each message exactly once",
       brine::push<tally>(results).send(t);
     }));
   }
+  brine::channel_options ro;
+  ro.expect_senders = 3;
+  auto back = brine::pull<tally>(results, ro);
   auto tx = brine::push<job>("@" + jobs);
   REQUIRE(tx.wait_peers(3, 20s));
   for (std::uint64_t i = 0; i < total; ++i)
@@ -192,9 +191,6 @@ TEST_CASE("push/pull: two pushers to three pullers (N to M) deliver everything o
   constexpr std::uint64_t per_sender = 8000;
   std::vector<std::string> ends = {test::ipc_url("nm-a"), test::ipc_url("nm-b")};
   std::string results = test::ipc_url("nm-results");
-  brine::channel_options ro;
-  ro.expect_senders = 3;
-  auto back = brine::pull<tally>(results, ro);
   std::vector<pid_t> kids;
   for (int w = 0; w < 3; ++w) {
     kids.push_back(test::spawn([&] {
@@ -213,6 +209,9 @@ TEST_CASE("push/pull: two pushers to three pullers (N to M) deliver everything o
         tx.send(make_job(s * per_sender + i));
     }));
   }
+  brine::channel_options ro;
+  ro.expect_senders = 3;
+  auto back = brine::pull<tally>(results, ro);
   tally sum;
   for (tally& t : back) {
     REQUIRE(t.all_valid);
@@ -229,12 +228,12 @@ TEST_CASE("pull: a sender killed mid-stream ends the stream with a gapless prefi
           "[channel][zmq][process]") {
   for (int round = 0; round < 3; ++round) {
     std::string url = test::ipc_url("killed");
-    auto rx = brine::pull<job>(url);
     pid_t kid = test::spawn([&] {
       auto tx = brine::push<job>(url);
       for (std::uint64_t i = 0;; ++i)
         tx.send(make_job(i));
     });
+    auto rx = brine::pull<job>(url);
     // Let it stream for a while, then kill it while it sends.
     std::uint64_t next = 0;
     for (; next < 2000 + 1000 * std::uint64_t(round); ++next) {
@@ -293,8 +292,6 @@ TEST_CASE("pull: a slow consumer slows a producer in another process without los
   o.high_water_mark = 10;
   std::string url = test::ipc_url("slow");
   std::string stamps = test::ipc_url("slow-stamps");
-  auto rx = brine::pull<std::vector<std::uint8_t>>(url, o);
-  auto report = brine::pull<std::uint64_t>(stamps);
   pid_t kid = test::spawn([&] {
     auto tx = brine::push<std::vector<std::uint8_t>>(url, o);
     std::vector<std::uint8_t> m(128 * 1024, 1);
@@ -307,6 +304,8 @@ TEST_CASE("pull: a slow consumer slows a producer in another process without los
     }
     brine::push<std::uint64_t>(stamps).send(blocked);
   });
+  auto rx = brine::pull<std::vector<std::uint8_t>>(url, o);
+  auto report = brine::pull<std::uint64_t>(stamps);
   std::size_t got = 0;
   for (auto& m : rx) {
     REQUIRE(m.size() == 128 * 1024);
@@ -322,7 +321,6 @@ TEST_CASE("pull: a slow consumer slows a producer in another process without los
 
 TEST_CASE("pull: a 64 MiB message crosses processes intact", "[channel][zmq][process][large]") {
   std::string url = test::ipc_url("large");
-  auto rx = brine::pull<std::vector<std::uint32_t>>(url);
   pid_t kid = test::spawn([&] {
     std::vector<std::uint32_t> big(16 * 1024 * 1024);
     for (std::uint32_t i = 0; i < big.size(); ++i)
@@ -331,6 +329,7 @@ TEST_CASE("pull: a 64 MiB message crosses processes intact", "[channel][zmq][pro
     tx.send(big);
     tx.send(std::vector<std::uint32_t>{1, 2, 3});
   });
+  auto rx = brine::pull<std::vector<std::uint32_t>>(url);
   auto got = rx.recv_for(60s);
   REQUIRE(got);
   REQUIRE(got->size() == 16 * 1024 * 1024);
@@ -438,7 +437,7 @@ TEST_CASE("pull: inproc senders in threads end the stream after their last messa
 TEST_CASE("push: a process that returns from main delivers what it sent",
           "[channel][zmq][process]") {
   std::string url = test::ipc_url("exit");
-  auto rx = brine::pull<std::uint64_t>(url);
+  brine::shutdown();  // fork with no ZeroMQ thread running (see test::spawn)
   std::fflush(nullptr);
   pid_t kid = ::fork();
   if (kid == 0) {
@@ -449,6 +448,7 @@ TEST_CASE("push: a process that returns from main delivers what it sent",
       tx.send(i);
     std::exit(0);
   }
+  auto rx = brine::pull<std::uint64_t>(url);
   std::uint64_t next = 0;
   REQUIRE(test::drain(rx, [&](std::uint64_t v) {
     REQUIRE(v == next++);
@@ -460,22 +460,22 @@ TEST_CASE("push: a process that returns from main delivers what it sent",
 
 TEST_CASE("push: closing never hangs, even toward a receiver that stopped reading",
           "[channel][zmq][process]") {
-  for (std::string where : {test::ipc_url("stuck"), std::string("tcp://127.0.0.1:*")}) {
-    CAPTURE(where);
+  for (std::string url : {test::ipc_url("stuck"), test::tcp_url()}) {
+    CAPTURE(url);
     brine::channel_options o;
     o.high_water_mark = 2;
-    auto rx = brine::pull<std::vector<std::uint8_t>>(where, o);
-    std::string url = rx.endpoint();
     auto start = std::chrono::steady_clock::now();
     pid_t kid = test::spawn([&] {
       brine::channel_options so = o;
       so.linger = 500ms;
       auto tx = brine::push<std::vector<std::uint8_t>>(url, so);
+      if (!tx.wait_peers(1, 20s)) throw std::runtime_error("the puller did not connect");
       std::vector<std::uint8_t> m(512 * 1024, 1);
       while (tx.send_for(m, 300ms)) {
       }
       tx.close();  // returns at once; the exit below waits for the linger, no longer
     });
+    auto rx = brine::pull<std::vector<std::uint8_t>>(url, o);
     REQUIRE(test::wait_child(kid, 30s) == 0);
     REQUIRE(std::chrono::steady_clock::now() - start < 20s);
     // What arrived is intact; the rest was given up after the linger.

@@ -119,10 +119,8 @@ TEST_CASE("publish: a slow subscriber holds the publisher back and loses nothing
           "[channel][zmq][pubsub][process]") {
   brine::channel_options o;
   o.high_water_mark = 20;
-  auto pub = brine::publish<std::vector<std::uint8_t>>(test::ipc_url("slow"), o);
-  std::string url = pub.endpoint();
+  std::string url = test::ipc_url("slow");
   std::string results = test::ipc_url("slow-results");
-  auto back = brine::pull<std::uint64_t>(results);
   pid_t kid = test::spawn([&] {
     brine::channel_options so;
     so.high_water_mark = 20;
@@ -135,6 +133,8 @@ TEST_CASE("publish: a slow subscriber holds the publisher back and loses nothing
     }
     brine::push<std::uint64_t>(results).send(n);
   });
+  auto pub = brine::publish<std::vector<std::uint8_t>>(url, o);
+  auto back = brine::pull<std::uint64_t>(results);
   REQUIRE(pub.wait_peers(1, 10s));
   std::vector<std::uint8_t> m(64 * 1024);
   std::uint64_t waits = 0;
@@ -177,7 +177,6 @@ TEST_CASE("publish: with slow_subscriber::drop a stuck subscriber never blocks t
 TEST_CASE("subscribe: a killed publisher ends the stream", "[channel][zmq][pubsub][process]") {
   std::string url = test::ipc_url("killed-pub");
   std::string ready = test::ipc_url("killed-pub-ready");
-  auto go = brine::pull<int>(ready);
   pid_t kid = test::spawn([&] {
     auto pub = brine::publish<tick>(url);
     auto say = brine::push<int>(ready);
@@ -186,6 +185,7 @@ TEST_CASE("subscribe: a killed publisher ends the stream", "[channel][zmq][pubsu
     for (std::uint64_t i = 0;; ++i)
       pub.send(tick{"K", i, 0});
   });
+  auto go = brine::pull<int>(ready);
   brine::channel_options so;
   so.connect_timeout = 20s;
   auto sub = brine::subscribe<tick>(url, so);

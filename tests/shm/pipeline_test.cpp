@@ -124,9 +124,6 @@ TEST_CASE("shm: fan-in from three processes ends after all of them, nothing lost
 TEST_CASE("shm: fan-out to three processes delivers each message exactly once", "[shm][process]") {
   std::string url = shm_url("fanout");
   std::string results = test::ipc_url("shm-fanout-results");
-  brine::channel_options ro;
-  ro.expect_senders = 3;
-  auto back = brine::pull<std::vector<std::uint64_t>>(results, ro);
   auto tx = brine::push<item>(url);
   std::vector<pid_t> kids;
   for (int w = 0; w < 3; ++w)
@@ -137,6 +134,9 @@ TEST_CASE("shm: fan-out to three processes delivers each message exactly once", 
         if (valid(it)) ids.push_back(it.id);
       brine::push<std::vector<std::uint64_t>>(results).send(ids);
     }));
+  brine::channel_options ro;
+  ro.expect_senders = 3;
+  auto back = brine::pull<std::vector<std::uint64_t>>(results, ro);
   REQUIRE(tx.wait_peers(3, 20s));
   for (std::uint64_t i = 0; i < 30000; ++i)
     tx.send(make_item(i, i % 50));
