@@ -120,7 +120,12 @@ struct server::impl {
   std::vector<method_info> list() const {
     std::vector<method_info> out;
     for (const auto& [name, m] : methods)
-      out.push_back({name, m.signature});
+      out.push_back({name,
+                     m.signature,
+                     {m.args_schema.begin(), m.args_schema.end()},
+                     {m.result_schema.begin(), m.result_schema.end()},
+                     m.args_fingerprint,
+                     m.result_fingerprint});
     return out;
   }
 
@@ -137,8 +142,10 @@ struct server::impl {
     try {
       m.invoke(args, opts.channel.decode_limits, out);
       return out;
-    } catch (const brine::type_mismatch& e) {
-      return r::make_reply(id, r::status::wrong_types, {}, m.signature + " (" + e.what() + ")");
+    } catch (const r::bad_arguments& e) {
+      if (e.wrong_types)
+        return r::make_reply(id, r::status::wrong_types, {}, m.signature + " (" + e.message + ")");
+      return r::make_reply(id, r::status::bad_request, {}, e.message);
     } catch (const brine::remote_error& e) {
       return r::make_reply(id, r::status::remote_exception, e.type(), e.message());
     } catch (const std::exception& e) {
@@ -715,6 +722,43 @@ void client::idempotent(std::string method) {
 
 std::vector<method_info> client::methods() {
   return call<std::vector<method_info>>(detail::rpc::methods_method);
+}
+
+std::vector<std::byte> client::call_frame(const method_info& info,
+                                          std::span<const std::byte> args_frame,
+                                          std::chrono::milliseconds timeout) {
+  namespace r = detail::rpc;
+  if (frame_size(args_frame, limits_) != args_frame.size())
+    throw decode_error("brine: call_frame: the arguments are not one whole frame", 0);
+  auto done = std::make_shared<std::promise<std::vector<std::byte>>>();
+  auto future = done->get_future();
+  std::uint64_t id = next_id();
+  r::call c;
+  c.method = info.name;
+  c.signature = info.signature;
+  c.deadline = std::chrono::steady_clock::now() + timeout;
+  r::request_head head{
+      id, info.args_fingerprint, info.result_fingerprint,
+      static_cast<std::uint32_t>(std::clamp<long long>(timeout.count(), 1, UINT32_MAX)), c.method};
+  c.request = dumps(head);
+  c.request.insert(c.request.end(), args_frame.begin(), args_frame.end());
+  c.size = c.request.size();
+  limits lim = limits_;
+  c.complete = [done, lim, m = c.method, sig = c.signature](r::status s, const std::string& type,
+                                                            const std::string& message,
+                                                            std::span<const std::byte> bytes) {
+    try {
+      if (s != r::status::ok) r::throw_reply(s, type, message, m, sig);
+      if (frame_size(bytes, lim) != bytes.size())
+        throw decode_error("brine: the result of " + m + " is not one whole frame", 0);
+      done->set_value({bytes.begin(), bytes.end()});
+    } catch (...) {
+      done->set_exception(std::current_exception());
+    }
+  };
+  c.fail = [done](std::exception_ptr e) { done->set_exception(std::move(e)); };
+  submit(id, std::move(c));
+  return future.get();
 }
 
 bool client::connected() {

@@ -296,6 +296,50 @@ TEST_CASE("rpc: methods() lists names and signatures", "[rpc]") {
   CHECK(srv.methods().size() == 7);
 }
 
+TEST_CASE("rpc: methods() gives what a caller without the C++ types needs; call_frame calls",
+          "[rpc]") {
+  std::string scheme = GENERATE(as<std::string>{}, "ipc", "shm");
+  brine::server srv(url_for(scheme, "frames"));
+  offer(srv);
+  srv.start(1);
+  brine::client cli(srv.endpoint(), quick());
+  std::map<std::string, brine::method_info> by_name;
+  for (auto& m : cli.methods())
+    by_name[m.name] = m;
+  const brine::method_info& add = by_name.at("add");
+  using add_args = std::tuple<int, int>;
+  CHECK(std::equal(add.args_schema.begin(), add.args_schema.end(),
+                   brine::schema_of<add_args>.begin(), brine::schema_of<add_args>.end()));
+  CHECK(std::equal(add.result_schema.begin(), add.result_schema.end(),
+                   brine::schema_of<int>.begin(), brine::schema_of<int>.end()));
+  CHECK(add.args_fingerprint == brine::fingerprint<add_args>);
+
+  auto result = cli.call_frame(add, brine::dumps(add_args{20, 22}), 10s);
+  CHECK(brine::loads<int>(result) == 42);
+
+  // Arguments of other types than the server's are refused before the handler runs.
+  brine::method_info wrong = by_name.at("sleep");
+  wrong.args_fingerprint = brine::fingerprint<std::tuple<std::string>>;
+  CHECK_THROWS_AS(cli.call_frame(wrong, brine::dumps(std::tuple<std::string>{"x"}), 10s),
+                  brine::type_mismatch);
+  // Arguments that claim the right type but do not decode are a decode_error from the server,
+  // and the handler does not run.
+  std::vector<std::byte> bad = brine::dumps(std::tuple<std::string>{"abc"});
+  REQUIRE(bad[brine::frame_header_size] == std::byte{3});  // the string's length
+  bad[brine::frame_header_size] = std::byte{0x7f};         // more than the body holds
+  try {
+    cli.call_frame(by_name.at("greet"), bad, 10s);
+    FAIL("undecodable arguments were accepted");
+  } catch (const brine::decode_error& e) {
+    CHECK_THAT(e.what(), Catch::Contains("could not read the arguments of greet"));
+  }
+  CHECK(cli.call<std::string>("greet", "you") == "hi you");  // the server and the client go on
+  // A frame that is not whole is refused before it is sent.
+  std::vector<std::byte> cut = brine::dumps(add_args{1, 2});
+  cut.pop_back();
+  CHECK_THROWS_AS(cli.call_frame(add, cut, 10s), brine::decode_error);
+}
+
 TEST_CASE("rpc: no server is a transport_error after connect_timeout, not a hang", "[rpc]") {
   brine::rpc_options o = quick();
   o.channel.connect_timeout = 300ms;
@@ -367,6 +411,7 @@ TEST_CASE("rpc: a server killed mid-call fails the call promptly; a new server i
   std::string url = url_for(scheme, "killed");
   signal_pipe busy;
   signal_pipe failed;
+  signal_pipe refused;
   auto serve = [url, &busy] {
     brine::server srv(url);
     offer(srv);
@@ -378,7 +423,7 @@ TEST_CASE("rpc: a server killed mid-call fails the call promptly; a new server i
     std::this_thread::sleep_for(120s);
   };
   pid_t first = test::spawn(serve);
-  pid_t caller = test::spawn([url, &failed] {
+  pid_t caller = test::spawn([url, &failed, &refused] {
     brine::client cli(url, quick(30s));
     expect(cli.call<int>("add", 1, 2) == 3, "first call");
     try {
@@ -387,6 +432,22 @@ TEST_CASE("rpc: a server killed mid-call fails the call promptly; a new server i
     } catch (const brine::transport_error&) {
     }
     failed.notify();
+    // With no server at all, calls (direct and asynchronous) fail after connect_timeout (5 s),
+    // not at their own 30 s timeout.
+    for (bool async : {false, true}) {
+      auto start = std::chrono::steady_clock::now();
+      try {
+        if (async) {
+          cli.async_call<int>("add", 1, 1).get();
+        } else {
+          cli.call<int>("add", 1, 1);
+        }
+        expect(false, "a call with no server returned");
+      } catch (const brine::transport_error&) {
+      }
+      expect(std::chrono::steady_clock::now() - start < 15s, "no server: not failed promptly");
+    }
+    refused.notify();
     // The client finds the server that replaced the dead one, at the same URL.
     expect(cli.call<int>("add", 2, 3) == 5, "call after restart");
   });
@@ -394,6 +455,7 @@ TEST_CASE("rpc: a server killed mid-call fails the call promptly; a new server i
   ::kill(first, SIGKILL);
   CHECK(test::wait_child(first) == 128 + SIGKILL);
   CHECK(failed.wait(20s));  // well before the call's own 30 s timeout
+  CHECK(refused.wait(30s));
   pid_t second = test::spawn(serve);
   CHECK(test::wait_child(caller) == 0);
   ::kill(second, SIGKILL);

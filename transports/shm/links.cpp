@@ -525,7 +525,15 @@ class shm_client final : public transport::client_link {
     return buf.subspan(head);
   }
 
-  bool commit(deadline until) override { return requests_.commit({}, until); }
+  // A request waits for a live server: the ring would take it, but nobody would answer.
+  bool commit(deadline until) override {
+    while (server() == 0) {
+      if (clock::now() >= until) return false;
+      std::this_thread::sleep_for(1ms);
+      asked_ = {};  // ask the operating system again
+    }
+    return requests_.commit({}, until);
+  }
 
   transport::recv_status recv(transport::received& out, deadline until) override {
     transport::recv_status st = replies_.recv(out, until);

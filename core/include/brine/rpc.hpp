@@ -37,11 +37,17 @@ struct rpc_options {
   channel_options channel{};
 };
 
-/// A method a server offers: its name and its signature, as "int(int, int)".
+/// A method a server offers: its name, its signature as "int(int, int)", and what a caller that
+/// does not know its C++ types needs to call it (brine-call): the schemas of its arguments' tuple
+/// and of its result (parse_schema reads them), and the fingerprints the server checks (0: none).
 struct method_info {
   std::string name;
   std::string signature;
-  BRINE_FIELDS(name, signature)
+  std::vector<std::uint8_t> args_schema;
+  std::vector<std::uint8_t> result_schema;
+  std::uint64_t args_fingerprint = 0;
+  std::uint64_t result_fingerprint = 0;
+  BRINE_FIELDS(name, signature, args_schema, result_schema, args_fingerprint, result_fingerprint)
 };
 
 namespace detail::rpc {
@@ -122,11 +128,19 @@ std::string signature() {
   return std::string(type_name<result_t<R>>()) + "(" + tuple_text<Args>::get() + ")";
 }
 
+// Thrown by method::invoke when the arguments do not decode: the handler did not run.
+struct bad_arguments {
+  bool wrong_types;  // a type_mismatch, else a decode_error
+  std::string message;
+};
+
 // A handler with its types erased.
 struct method {
   std::string signature;
   std::uint64_t args_fingerprint = 0;
   std::uint64_t result_fingerprint = 0;
+  std::span<const std::uint8_t> args_schema;
+  std::span<const std::uint8_t> result_schema;
   // Decodes the arguments, runs the handler, appends the result's frame to `out`.
   std::function<void(std::span<const std::byte> args, const limits& lim,
                      std::vector<std::byte>& out)>
@@ -142,10 +156,18 @@ method make_method(F fn) {
   m.signature = signature<result, args>();
   m.args_fingerprint = checked_fingerprint<args>();
   m.result_fingerprint = checked_fingerprint<result_t<result>>();
+  m.args_schema = schema_of<args>;
+  m.result_schema = schema_of<result_t<result>>;
   m.invoke = [fn = std::move(fn)](std::span<const std::byte> bytes, const limits& lim,
                                   std::vector<std::byte>& out) mutable {
     args a{};
-    loads_into(bytes, a, lim);
+    try {
+      loads_into(bytes, a, lim);
+    } catch (const type_mismatch& e) {
+      throw bad_arguments{true, e.what()};
+    } catch (const decode_error& e) {
+      throw bad_arguments{false, e.what()};
+    }
     if constexpr (std::is_void_v<result>) {
       std::apply(fn, std::move(a));
       dumps_append(std::monostate{}, out);
@@ -314,6 +336,13 @@ class client {
 
   /// The server's methods and their signatures. Throws: as call().
   std::vector<method_info> methods();
+
+  /// Calls `method` with a ready frame of its arguments' tuple, for callers that know the method
+  /// only from methods() (brine-call), and returns the frame of its result. `info` is that
+  /// method's entry in methods(): its fingerprints are sent for the server to check.
+  /// Throws: as call().
+  std::vector<std::byte> call_frame(const method_info& info, std::span<const std::byte> args_frame,
+                                    std::chrono::milliseconds timeout);
 
   /// Whether a server is connected now.
   bool connected();
