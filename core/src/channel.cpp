@@ -114,6 +114,12 @@ std::unique_ptr<sender_link> open_sender(pattern p, std::span<const std::string>
   return zmq_transport::open_sender(p, std::move(eps), opts);
 }
 
+std::string shm_os_name(std::string_view url) {
+  endpoint e = parse_url(url);
+  if (e.scheme != "shm") throw transport_error("brine: not a shm:// URL: " + std::string(url));
+  return shm::os_name(e.address);
+}
+
 std::unique_ptr<receiver_link> open_receiver(pattern p, std::span<const std::string> urls,
                                              const channel_options& opts,
                                              std::uint64_t fingerprint) {

@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include <condition_variable>
+#include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -64,6 +66,41 @@ std::string death(int status) {
   }
   return "exited with status " + std::to_string(WEXITSTATUS(status));
 }
+
+// What a worker removes when the pool's process dies: nobody else would. Set before the
+// handler is armed; the handler only unlinks and exits (async-signal-safe).
+struct orphan_cleanup {
+  static inline pid_t parent = 0;
+  static inline char paths[2][320] = {};
+
+  static void arm(pid_t pool_process, const std::string& tasks, const std::string& results) {
+    parent = pool_process;
+    std::snprintf(paths[0], sizeof paths[0], "/dev/shm/%s", tasks.c_str());
+    std::snprintf(paths[1], sizeof paths[1], "/dev/shm/%s", results.c_str());
+    struct sigaction sa {};
+    sa.sa_sigaction = on_signal;
+    sa.sa_flags = SA_SIGINFO;
+    ::sigaction(SIGTERM, &sa, nullptr);
+  }
+
+  // The parent-death signal comes as the pool's forking thread ends, which may be a moment
+  // before the rest of its process: a signal from the pool's process waits up to 0.2 s to see
+  // it go. Any other SIGTERM, or one from a pool process that lives on, ends the worker only.
+  static void on_signal(int sig, siginfo_t* info, void*) {
+    bool from_pool = info == nullptr || info->si_pid == parent || info->si_pid == 0;
+    for (int i = 0; from_pool && i < 100 && ::getppid() == parent; ++i) {
+      timespec pause{0, 2'000'000};
+      ::nanosleep(&pause, nullptr);
+    }
+    if (::getppid() != parent) {
+      for (const char* p : paths)
+        ::unlink(p);
+      ::_exit(128 + sig);
+    }
+    ::signal(sig, SIG_DFL);
+    ::raise(sig);
+  }
+};
 
 }  // namespace
 
@@ -141,10 +178,20 @@ struct core::impl {
   }
 
   [[noreturn]] void serve(const std::vector<std::string>& url) {
-    // Die with the pool's process, even if it is killed; fork() copied the parent's links, which
-    // belong to the parent: left untouched, and no destructor runs (_exit).
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(3);
+    // Ctrl-C reaches the whole process group: the pool's process decides what happens (by
+    // default it dies, and its workers with it); a worker does not stop in the middle of a task.
+    ::signal(SIGINT, SIG_IGN);
+    // Die with the pool's process, even if it is killed, removing its segments on the way out.
+    // fork() copied the parent's links, which belong to the parent: left untouched, and no
+    // destructor runs (_exit).
+    try {
+      orphan_cleanup::arm(parent, transport::shm_os_name(url.front()),
+                          transport::shm_os_name(base + ".results"));
+    } catch (...) {
+      ::_exit(setup_failed);
+    }
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent) orphan_cleanup::on_signal(SIGTERM, nullptr, nullptr);
     int code = setup_failed;
     try {
       auto in = transport::open_receiver(transport::pattern::pipeline, url, task_options(), 0);

@@ -1,6 +1,7 @@
 // brine::pool: map, submit, imap, remote errors, crashing workers, shutdown.
 
 #include <dirent.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <map>
 #include <numeric>
@@ -59,10 +61,10 @@ bool exists(pid_t pid) {
   return n == 3 && state != 'Z' && state != 'X';
 }
 
-// Number of brine-pool segments of this process left in /dev/shm.
-std::size_t pool_segments() {
+// Number of brine-pool segments of process `owner` (this one by default) left in /dev/shm.
+std::size_t pool_segments(pid_t owner = ::getpid()) {
   std::size_t n = 0;
-  std::string mine = "brine-pool." + std::to_string(::getpid()) + ".";
+  std::string mine = "brine-pool." + std::to_string(owner) + ".";
   if (DIR* d = ::opendir("/dev/shm")) {
     while (dirent* e = ::readdir(d))
       if (std::string(e->d_name).find(mine) != std::string::npos) ++n;
@@ -213,6 +215,22 @@ TEST_CASE("pool: a worker that crashes is replaced; its task is retried once, th
   ::unlink(mark.c_str());
 }
 
+TEST_CASE("pool: a worker ended by someone's SIGTERM is replaced; the pool keeps its segments",
+          "[pool]") {
+  brine::pool pool{2, [](int x) { return x + 1; }};
+  pid_t victim = pool.pids().front();
+  REQUIRE(::kill(victim, SIGTERM) == 0);
+  for (int i = 0; i < 500 && pool.restarts() == 0; ++i)
+    std::this_thread::sleep_for(10ms);
+  CHECK(pool.restarts() == 1);
+  std::vector<int> inputs(1000);
+  std::iota(inputs.begin(), inputs.end(), 0);
+  std::vector<int> out = pool.map(inputs);
+  for (int i = 0; i < 1000; ++i)
+    REQUIRE(out[static_cast<std::size_t>(i)] == i + 1);
+  CHECK(pool_segments() == 3);  // the results and one task segment per worker
+}
+
 TEST_CASE("pool: destroyed while busy, it leaves no process, zombie or segment behind", "[pool]") {
   std::vector<pid_t> pids;
   std::future<int> pending;
@@ -259,12 +277,98 @@ TEST_CASE("pool: workers die with the pool's process, even if it is SIGKILLed", 
     std::this_thread::sleep_for(10ms);
   CHECK_FALSE(exists(workers[0]));
   CHECK_FALSE(exists(workers[1]));
-  // Nobody left to remove the killed pool's segments: the test does.
-  std::string theirs = "brine-pool." + std::to_string(owner) + ".";
-  if (DIR* d = ::opendir("/dev/shm")) {
-    while (dirent* e = ::readdir(d))
-      if (std::string(e->d_name).find(theirs) != std::string::npos)
-        ::unlink(("/dev/shm/" + std::string(e->d_name)).c_str());
-    ::closedir(d);
-  }
+  // The workers removed the dead pool's segments as they went.
+  CHECK(pool_segments(owner) == 0);
+}
+
+namespace {
+
+// Runs `body` in a child that leads its own process group, as a program started from a shell
+// does, with the default action for SIGINT; the parent gets the child's pid and the worker pids
+// it writes into `fd`.
+template <class Body>
+pid_t group_leader(int fd[2], Body body) {
+  std::fflush(nullptr);
+  pid_t pid = ::fork();
+  if (pid != 0) return pid;
+  ::setpgid(0, 0);
+  ::signal(SIGINT, SIG_DFL);
+  ::close(fd[0]);
+  ::_exit(body(fd[1]));
+}
+
+bool read_pids(int fd, pid_t (&pids)[2]) {
+  pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, 20'000) == 1 && ::read(fd, pids, sizeof pids) == sizeof pids;
+}
+
+}  // namespace
+
+TEST_CASE("pool: Ctrl-C ends the program and its workers, and leaves no segment", "[pool]") {
+  int fd[2];
+  REQUIRE(::pipe(fd) == 0);
+  pid_t owner = group_leader(fd, [](int out) {
+    brine::pool pool{2, [](int x) {
+                       std::this_thread::sleep_for(5ms);
+                       return x;
+                     }};
+    std::vector<pid_t> pids = pool.pids();
+    (void)!::write(out, pids.data(), pids.size() * sizeof(pid_t));
+    std::vector<int> inputs(100'000);
+    pool.map(inputs);  // interrupted long before it ends
+    return 0;
+  });
+  ::close(fd[1]);
+  pid_t workers[2] = {0, 0};
+  bool got = read_pids(fd[0], workers);
+  ::close(fd[0]);
+  if (got) std::this_thread::sleep_for(100ms);  // well into the map
+  ::kill(-owner, SIGINT);                       // what the terminal does on Ctrl-C
+  int status = 0;
+  REQUIRE(::waitpid(owner, &status, 0) == owner);
+  REQUIRE(got);
+  CHECK(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGINT);
+  for (int i = 0; i < 500 && (exists(workers[0]) || exists(workers[1])); ++i)
+    std::this_thread::sleep_for(10ms);
+  CHECK_FALSE(exists(workers[0]));
+  CHECK_FALSE(exists(workers[1]));
+  CHECK(pool_segments(owner) == 0);
+}
+
+namespace {
+volatile std::sig_atomic_t interrupted = 0;
+}
+
+TEST_CASE("pool: a program that handles Ctrl-C keeps its workers; the map completes", "[pool]") {
+  int fd[2];
+  REQUIRE(::pipe(fd) == 0);
+  pid_t owner = group_leader(fd, [](int out) {
+    ::signal(SIGINT, [](int) { interrupted = 1; });
+    brine::pool pool{2, [](int x) {
+                       std::this_thread::sleep_for(2ms);
+                       return 2 * x;
+                     }};
+    std::vector<pid_t> pids = pool.pids();
+    (void)!::write(out, pids.data(), pids.size() * sizeof(pid_t));
+    std::vector<int> inputs(400);
+    std::iota(inputs.begin(), inputs.end(), 0);
+    std::vector<int> out_values = pool.map(inputs);
+    for (int i = 0; i < 400; ++i)
+      if (out_values[static_cast<std::size_t>(i)] != 2 * i) return 1;
+    if (pool.restarts() != 0) return 2;  // no worker died of the Ctrl-C
+    return interrupted == 1 ? 0 : 3;
+  });
+  ::close(fd[1]);
+  pid_t workers[2] = {0, 0};
+  bool got = read_pids(fd[0], workers);
+  ::close(fd[0]);
+  if (got) std::this_thread::sleep_for(50ms);
+  ::kill(-owner, SIGINT);
+  int status = 0;
+  REQUIRE(::waitpid(owner, &status, 0) == owner);
+  REQUIRE(got);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(pool_segments(owner) == 0);
 }

@@ -670,6 +670,8 @@ class shm_server final : public transport::server_link {
 
 }  // namespace
 
+std::string os_name(const std::string& name) { return os_name_for(name); }
+
 std::unique_ptr<transport::sender_link> open_sender(transport::pattern p,
                                                     const transport::endpoint& where,
                                                     const channel_options& opts,

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "brine/channel_options.hpp"
@@ -24,4 +25,7 @@ std::unique_ptr<transport::client_link> open_client(const transport::endpoint& w
                                                     const channel_options& opts);
 std::unique_ptr<transport::server_link> open_server(const transport::endpoint& where,
                                                     const channel_options& opts);
+
+/// The operating system's name of the segment of shm://`name`. Throws: transport_error.
+std::string os_name(const std::string& name);
 }  // namespace brine::shm

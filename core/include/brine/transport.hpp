@@ -184,6 +184,10 @@ std::unique_ptr<server_link> open_server(std::span<const std::string> urls,
 std::unique_ptr<sender_link> open_sender(pattern p, std::span<const std::string> urls,
                                          const channel_options& opts, std::uint64_t fingerprint);
 
+/// The operating system's name of the shared memory behind a shm:// channel URL, for places
+/// where unlinking it is all that may be done (a signal handler). Throws: transport_error.
+std::string shm_os_name(std::string_view url);
+
 /// Opens the receiving side of a channel on `urls` (all of one scheme).
 /// Throws: transport_error, type_mismatch.
 std::unique_ptr<receiver_link> open_receiver(pattern p, std::span<const std::string> urls,
