@@ -203,14 +203,22 @@ struct server::impl {
   }
 
   // Sends queued replies while the transport takes them without waiting (or until `until`).
+  // A client whose way back is full keeps its replies, in order, for the next flush; the
+  // replies to other clients go on.
   void flush(transport::deadline until) {
+    std::deque<outgoing> held;
+    std::set<std::string, std::less<>> full;
     for (;;) {
       outgoing o;
       {
         std::lock_guard lock(mutex);
-        if (replies.empty()) return;
+        if (replies.empty()) break;
         o = std::move(replies.front());
         replies.pop_front();
+      }
+      if (full.count(o.client) != 0) {
+        held.push_back(std::move(o));
+        continue;
       }
       bool sent = true;
       try {
@@ -222,11 +230,15 @@ struct server::impl {
         // dropped; the others still go.
       }
       if (!sent) {
-        std::lock_guard lock(mutex);
-        replies.push_front(std::move(o));
-        return;
+        full.insert(o.client);
+        held.push_back(std::move(o));
       }
     }
+    if (held.empty()) return;
+    std::lock_guard lock(mutex);
+    // Replies queued meanwhile go after the held ones, which are older.
+    for (auto i = held.rbegin(); i != held.rend(); ++i)
+      replies.push_front(std::move(*i));
   }
 
   void io_loop(bool inline_handlers) {

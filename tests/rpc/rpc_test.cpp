@@ -8,6 +8,7 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <future>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -461,6 +462,49 @@ TEST_CASE("rpc: a server killed mid-call fails the call promptly; a new server i
   ::kill(second, SIGKILL);
   test::wait_child(second);
   clean_up(url);  // killed servers leave their socket file or segments
+}
+
+TEST_CASE("rpc: a client that stops reading does not hold up the server's other clients",
+          "[rpc][process]") {
+  brine::shutdown();  // no thread of ours runs while we fork (see above)
+  std::string url = url_for("shm", "stalled");
+  pid_t server = test::spawn([url] {
+    brine::server srv(url);
+    offer(srv);
+    srv.handle("big", [] {
+      std::this_thread::sleep_for(10ms);
+      return std::vector<std::uint8_t>(64 * 1024, 7);
+    });
+    srv.serve();
+  });
+  signal_pipe asked;
+  pid_t slacker = test::spawn([url, &asked] {
+    brine::client cli(url, quick(60s));
+    std::vector<std::future<std::vector<std::uint8_t>>> pending;
+    // 6 MiB of replies, one every 10 ms: far more than its way back (a ring of 1 MiB) holds.
+    for (int i = 0; i < 100; ++i)
+      pending.push_back(cli.async_call<std::vector<std::uint8_t>>("big"));
+    (void)pending.front().get();  // the requests are out, the replies coming
+    asked.notify();
+    ::raise(SIGSTOP);  // reads nothing more
+  });
+  REQUIRE(asked.wait(20s));
+  int status = 0;
+  REQUIRE(::waitpid(slacker, &status, WUNTRACED) == slacker);
+  REQUIRE(WIFSTOPPED(status));
+  {
+    brine::client cli(url, quick(10s));
+    auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < 20; ++i)
+      CHECK(cli.call<int>("add", i, 1) == i + 1);
+    CHECK(cli.call<std::vector<std::uint8_t>>("big").size() == 64 * 1024);
+    CHECK(std::chrono::steady_clock::now() - start < 8s);  // the slacker's calls take 1 s
+  }
+  ::kill(slacker, SIGKILL);
+  test::wait_child(slacker);
+  ::kill(server, SIGKILL);
+  test::wait_child(server);
+  clean_up(url);
 }
 
 TEST_CASE("rpc: an idempotent call in flight when its server died is sent again",

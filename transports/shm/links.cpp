@@ -148,6 +148,28 @@ class shm_sender final : public transport::sender_link {
   // Whether a receiver that the operating system says is alive has a place.
   bool receiver_alive() const { return live_receiver() != 0; }
 
+  // Whether a message of `size` bytes can go whole to some receiver now, so that commit() will
+  // not wait in the middle of it for a reader. A message longer than a ring can only stream:
+  // true.
+  bool fits_now(std::size_t size) {
+    const std::uint64_t slots = seg_.shape().slots;
+    std::uint64_t need = std::max<std::uint64_t>(1, (size + payload() - 1) / payload());
+    if (need > slots) return true;
+    for (std::uint32_t r = 0; r < seg_.shape().max_receivers; ++r) {
+      participant& p = seg_.receiver(r);
+      if (p.state.load(std::memory_order_acquire) != 2 ||
+          p.owner.load(std::memory_order_acquire) == 0)
+        continue;
+      std::uint64_t tail = tails_[r];
+      std::uint64_t head = seg_.ring(index_, r).head.load(std::memory_order_acquire);
+      if (head > tail || tail - head > slots || head < head_seen_[r])
+        throw transport_error("brine: " + url_ + ": corrupt ring (reader position out of range)");
+      head_seen_[r] = head;
+      if (slots - (tail - head) >= need) return true;
+    }
+    return false;
+  }
+
   // Who the first live receiver is: its pid and how many times its place was taken (0: none),
   // so that a receiver replaced between two looks is told apart from the one before.
   std::uint64_t live_receiver() const {
@@ -629,6 +651,13 @@ class shm_server final : public transport::server_link {
       it = senders_.emplace(name, std::move(s)).first;
     }
     shm_sender& s = *it->second;
+    // A client that does not read must not hold the server in the middle of a long reply: the
+    // reply waits (the server tries again soon, and answers others meanwhile) until it fits.
+    if (!s.fits_now(staging_.size())) {
+      if (s.receiver_alive()) return false;
+      senders_.erase(it);
+      return true;
+    }
     std::span<std::byte> buf = s.prepare(staging_.size());
     std::memcpy(buf.data(), staging_.data(), staging_.size());
     if (s.commit({}, until)) return true;
