@@ -341,6 +341,37 @@ TEST_CASE("rpc: methods() gives what a caller without the C++ types needs; call_
   CHECK_THROWS_AS(cli.call_frame(add, cut, 10s), brine::decode_error);
 }
 
+TEST_CASE("rpc: over shm://, a client's reply segment goes soon after the client", "[rpc]") {
+  std::string url = url_for("shm", "leave");
+  brine::server srv(url);
+  offer(srv);
+  srv.start(1);
+  // Reply segments are named rpc.<name>.<pid>.<n>, beside the server's rpc.<name>.
+  std::string prefix = "brine." + std::to_string(::geteuid()) + ".rpc." + url.substr(6) + ".";
+  auto replies_left = [&] {
+    int n = 0;
+    if (DIR* d = ::opendir("/dev/shm")) {
+      while (dirent* e = ::readdir(d))
+        if (std::string(e->d_name).rfind(prefix, 0) == 0) ++n;
+      ::closedir(d);
+    }
+    return n;
+  };
+  for (int round = 0; round < 3; ++round) {
+    {
+      brine::client cli(url, quick());
+      REQUIRE(cli.call<int>("add", round, 1) == round + 1);
+      CHECK(replies_left() == 1);
+    }
+    int n = replies_left();
+    for (int i = 0; i < 300 && n != 0; ++i) {
+      std::this_thread::sleep_for(10ms);
+      n = replies_left();
+    }
+    CHECK(n == 0);
+  }
+}
+
 TEST_CASE("rpc: no server is a transport_error after connect_timeout, not a hang", "[rpc]") {
   brine::rpc_options o = quick();
   o.channel.connect_timeout = 300ms;

@@ -618,6 +618,7 @@ class shm_server final : public transport::server_link {
 
   transport::recv_status recv(transport::received& out, std::string& client,
                               deadline until) override {
+    prune();
     for (;;) {
       transport::recv_status st = requests_.recv(out, until);
       if (st != transport::recv_status::frame) {
@@ -678,9 +679,12 @@ class shm_server final : public transport::server_link {
   }
 
  private:
-  // Forgets clients that have gone, now and then.
+  // Forgets clients that have gone (closed or died), so that their reply segments go too: when
+  // many are cached, and every second.
   void prune() {
-    if (senders_.size() < 32) return;
+    auto now = clock::now();
+    if (senders_.size() < 32 && now - pruned_ < 1s) return;
+    pruned_ = now;
     for (auto i = senders_.begin(); i != senders_.end();) {
       if (i->second->receiver_alive()) {
         ++i;
@@ -695,6 +699,7 @@ class shm_server final : public transport::server_link {
   shm_receiver requests_;
   std::vector<std::byte> staging_;
   std::map<std::string, std::unique_ptr<shm_sender>> senders_;
+  clock::time_point pruned_{};
 };
 
 }  // namespace
