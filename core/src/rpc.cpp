@@ -629,6 +629,16 @@ struct client::impl {
         // Wait for its reply; others (late replies to calls that timed out) are dropped.
         bool resend = false;
         while (!resend) {
+          if (busy) {
+            // An asynchronous call wants the link: the I/O thread takes this call over (and
+            // could send it again if it is idempotent), and the caller waits on its future.
+            c.request.resize(c.size);
+            c.write(c.request);
+            c.write = nullptr;
+            deadlines.insert({c.deadline, id});
+            calls.emplace(id, entry{std::move(c), true, clock::now()});
+            return true;
+          }
           auto until = std::min(c.deadline, clock::now() + 50ms);
           bool got = link->recv(in, until) == transport::recv_status::frame;
           if (!got && link->losses() != seen_losses) {

@@ -264,6 +264,29 @@ TEST_CASE("rpc: many client threads share one client, and several clients one se
   CHECK(wrong == 0);
 }
 
+TEST_CASE("rpc: a long synchronous call does not hold back other threads' calls", "[rpc]") {
+  std::string scheme = GENERATE(as<std::string>{}, "ipc", "shm");
+  brine::server srv(url_for(scheme, "overtake"));
+  offer(srv);
+  srv.start(2);
+  brine::client cli(srv.endpoint(), quick());
+  REQUIRE(cli.call<int>("add", 0, 0) == 0);
+  std::atomic<bool> long_done{false};
+  std::thread slow([&] {
+    CHECK(cli.call<int>("sleep", 1500) == 1500);
+    long_done = true;
+  });
+  std::this_thread::sleep_for(100ms);  // the long call is in flight, in its caller's thread
+  auto start = std::chrono::steady_clock::now();
+  CHECK(cli.async_call<int>("add", 2, 2).get() == 4);
+  CHECK(cli.call<int>("add", 3, 3) == 6);
+  CHECK(std::chrono::steady_clock::now() - start < 1s);
+  CHECK_FALSE(long_done);
+  slow.join();
+  CHECK(long_done);
+  CHECK(cli.call<int>("add", 4, 4) == 8);  // and the link goes back to direct calls
+}
+
 TEST_CASE("rpc: stop() finishes the calls already taken and sends their replies", "[rpc]") {
   std::string scheme = GENERATE(as<std::string>{}, "ipc", "shm");
   brine::server srv(url_for(scheme, "drain"));
