@@ -73,6 +73,16 @@ std::size_t pool_segments(pid_t owner = ::getpid()) {
   return n;
 }
 
+// Checks that the workers of dead pool process `owner` went, and its segments with them.
+// Orphans are reparented and reaped by init (or a subreaper): they get a moment to go.
+void check_gone(pid_t owner, const pid_t (&workers)[2]) {
+  for (int i = 0; i < 500 && (exists(workers[0]) || exists(workers[1])); ++i)
+    std::this_thread::sleep_for(10ms);
+  CHECK_FALSE(exists(workers[0]));
+  CHECK_FALSE(exists(workers[1]));
+  CHECK(pool_segments(owner) == 0);
+}
+
 }  // namespace
 
 TEST_CASE("pool: map returns every result exactly, in input order", "[pool]") {
@@ -272,13 +282,8 @@ TEST_CASE("pool: workers die with the pool's process, even if it is SIGKILLed", 
   ::close(fd[1]);
   ::kill(owner, SIGKILL);
   ::waitpid(owner, nullptr, 0);
-  // Orphans are reparented and reaped by init (or a subreaper); give them a moment to go.
-  for (int i = 0; i < 500 && (exists(workers[0]) || exists(workers[1])); ++i)
-    std::this_thread::sleep_for(10ms);
-  CHECK_FALSE(exists(workers[0]));
-  CHECK_FALSE(exists(workers[1]));
   // The workers removed the dead pool's segments as they went.
-  CHECK(pool_segments(owner) == 0);
+  check_gone(owner, workers);
 }
 
 namespace {
@@ -329,11 +334,7 @@ TEST_CASE("pool: Ctrl-C ends the program and its workers, and leaves no segment"
   REQUIRE(got);
   CHECK(WIFSIGNALED(status));
   CHECK(WTERMSIG(status) == SIGINT);
-  for (int i = 0; i < 500 && (exists(workers[0]) || exists(workers[1])); ++i)
-    std::this_thread::sleep_for(10ms);
-  CHECK_FALSE(exists(workers[0]));
-  CHECK_FALSE(exists(workers[1]));
-  CHECK(pool_segments(owner) == 0);
+  check_gone(owner, workers);
 }
 
 namespace {
