@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-packages=(g++ clang meson ninja-build pkg-config libzmq3-dev cppzmq-dev libboost-dev catch2 libcli11-dev)
+packages=(g++ clang meson ninja-build pkg-config libzmq3-dev cppzmq-dev libboost-dev catch2 libcli11-dev nlohmann-json3-dev)
 
 ensure_packages() {
   local missing=()
