@@ -561,6 +561,46 @@ TEST_CASE("rpc: a client that stops reading does not hold up the server's other 
   clean_up(url);
 }
 
+TEST_CASE("rpc: a call whose server died while running it is not run again by the next one",
+          "[rpc][process]") {
+  std::string scheme = GENERATE(as<std::string>{}, "ipc", "shm");
+  brine::shutdown();  // no thread of ours runs while we fork (see above)
+  std::string url = url_for(scheme, "once");
+  signal_pipe running;
+  auto serve = [url, &running] {
+    brine::server srv(url);
+    offer(srv);
+    srv.handle("once", [&running] {
+      running.notify();
+      std::this_thread::sleep_for(60s);
+    });
+    srv.serve();  // the handler runs in the thread that takes the requests
+  };
+  signal_pipe failed;
+  pid_t first = test::spawn(serve);
+  pid_t caller = test::spawn([url, &failed] {
+    brine::client cli(url, quick(30s));
+    try {
+      cli.call("once");
+      expect(false, "the call to a killed server returned");
+    } catch (const brine::transport_error&) {
+    }
+    failed.notify();
+    // Still here (so the channel lives on) when the next server takes the dead one's place.
+    expect(cli.call<int>("add", 1, 2) == 3, "call to the next server");
+  });
+  REQUIRE(running.wait(20s));
+  ::kill(first, SIGKILL);
+  CHECK(test::wait_child(first) == 128 + SIGKILL);
+  CHECK(failed.wait(20s));
+  pid_t second = test::spawn(serve);
+  CHECK(test::wait_child(caller) == 0);
+  CHECK_FALSE(running.wait(500ms));  // the next server did not run the dead one's call again
+  ::kill(second, SIGKILL);
+  test::wait_child(second);
+  clean_up(url);
+}
+
 TEST_CASE("rpc: an idempotent call in flight when its server died is sent again",
           "[rpc][process]") {
   std::string scheme = GENERATE(as<std::string>{}, "ipc", "shm");

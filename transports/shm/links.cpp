@@ -629,7 +629,12 @@ class shm_server final : public transport::server_link {
       if (out.frame.size() < 2 + std::size_t{n} || n == 0)
         throw decode_error("a shm:// request lacks its reply address (not sent by brine?)", 0);
       client.assign(reinterpret_cast<const char*>(out.frame.data()) + 2, n);
-      out.frame = out.frame.subspan(2 + std::size_t{n});
+      // The request leaves the ring before its handler runs: were this server to die during
+      // the call, a server taking its place must not run it again (at most once).
+      std::span<const std::byte> request = out.frame.subspan(2 + std::size_t{n});
+      taken_.assign(request.begin(), request.end());
+      requests_.done();
+      out.frame = taken_;
       return transport::recv_status::frame;
     }
   }
@@ -698,6 +703,7 @@ class shm_server final : public transport::server_link {
   channel_options opts_;
   shm_receiver requests_;
   std::vector<std::byte> staging_;
+  std::vector<std::byte> taken_;  // the request recv() returned last
   std::map<std::string, std::unique_ptr<shm_sender>> senders_;
   clock::time_point pruned_{};
 };
