@@ -252,6 +252,20 @@ struct brine::fields<Legacy> {
 
 namespace {
 
+// Types without linkage, declared in an unnamed namespace as programs often do (clang once
+// refused to count the fields of a struct holding std::optional of such a type).
+struct Local {
+  int a = 0;
+  std::string s;
+  bool operator==(const Local&) const = default;
+};
+struct HoldsLocal {
+  std::optional<Local> maybe;
+  std::vector<Local> many;
+  std::variant<int, Local> either;
+  bool operator==(const HoldsLocal&) const = default;
+};
+
 Wide make_wide(int seed) {
   Wide w{};
   w.id = seed;
@@ -324,6 +338,15 @@ TEST_CASE("aggregate: nested plain structs round-trip with no code", "[codec][ag
         "{name: string, age: i32, home: {street: string, number: i32}, "
         "previous: list<{street: string, number: i32}>, "
         "work: optional<{street: string, number: i32}>, places: map<string, {x: f64, y: f64}>}");
+}
+
+TEST_CASE("aggregate: structs of types declared in an unnamed namespace round-trip",
+          "[codec][aggregate]") {
+  check_roundtrip(HoldsLocal{Local{1, "one"}, {Local{2, "two"}, Local{}}, Local{3, "three"}});
+  check_roundtrip(HoldsLocal{});
+  CHECK(brine::schema_text<HoldsLocal>() ==
+        "{maybe: optional<{a: i32, s: string}>, many: list<{a: i32, s: string}>, "
+        "either: variant<i32, {a: i32, s: string}>}");
 }
 
 TEST_CASE("aggregate: a padded struct travels field by field, without its padding",

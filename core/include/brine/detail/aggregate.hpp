@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstddef>
+#include <exception>
 #include <string_view>
 #include <type_traits>
 #include <utility>
@@ -13,9 +14,14 @@
 namespace brine::detail {
 
 // Converts to any field type; used only in unevaluated brace-initialisation to count fields.
+// Defined all the same, though it never runs: clang instantiates the constexpr constructors it
+// meets in those checks (std::optional's, for one), which uses the conversion, and a conversion
+// to a type without linkage (declared in an unnamed namespace) must then be defined.
 struct any_field {
   template <class F>
-  operator F() const;  // NOLINT(google-explicit-constructor): must convert implicitly
+  operator F() const {  // NOLINT(google-explicit-constructor): must convert implicitly
+    std::terminate();
+  }
 };
 
 template <class T, std::size_t... I>
