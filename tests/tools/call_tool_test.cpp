@@ -19,6 +19,7 @@
 
 #include "../channel/channel_test_util.hpp"
 #include "brine/rpc.hpp"
+#include "run_command.hpp"
 
 using namespace std::chrono_literals;
 
@@ -66,16 +67,9 @@ run_result brine_call(const std::vector<std::string>& args) {
   for (const auto& a : args)
     cmd += " " + shell_quote(a);
   cmd += " 2>" + shell_quote(err_path);
-  std::fflush(nullptr);
-  FILE* p = ::popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  run_result r;
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0)
-    r.out.append(buf, n);
-  int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  test::command_result ran = test::run_command(cmd);
+  REQUIRE(ran.code != -1);
+  run_result r{ran.code, std::move(ran.out), {}};
   std::ifstream err(err_path);
   std::stringstream ss;
   ss << err.rdbuf();

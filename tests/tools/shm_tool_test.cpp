@@ -22,30 +22,19 @@
 
 #include "../channel/channel_test_util.hpp"
 #include "brine/channel.hpp"
+#include "run_command.hpp"
 
 using namespace std::chrono_literals;
 
 namespace {
 
-struct run_result {
-  int code = -1;
-  std::string out;  // stdout and stderr
-};
+using run_result = test::command_result;  // `out` holds stdout and stderr
 
 run_result brine_shm(const std::string& args) {
   const char* tool = std::getenv("BRINE_SHM");
   REQUIRE(tool != nullptr);
-  std::string cmd = std::string(tool) + " " + args + " 2>&1";
-  std::fflush(nullptr);
-  FILE* p = ::popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  run_result r;
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0)
-    r.out.append(buf, n);
-  int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  run_result r = test::run_command(std::string(tool) + " " + args + " 2>&1");
+  REQUIRE(r.code != -1);
   return r;
 }
 
