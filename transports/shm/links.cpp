@@ -155,18 +155,8 @@ class shm_sender final : public transport::sender_link {
     const std::uint64_t slots = seg_.shape().slots;
     std::uint64_t need = std::max<std::uint64_t>(1, (size + payload() - 1) / payload());
     if (need > slots) return true;
-    for (std::uint32_t r = 0; r < seg_.shape().max_receivers; ++r) {
-      participant& p = seg_.receiver(r);
-      if (p.state.load(std::memory_order_acquire) != 2 ||
-          p.owner.load(std::memory_order_acquire) == 0)
-        continue;
-      std::uint64_t tail = tails_[r];
-      std::uint64_t head = seg_.ring(index_, r).head.load(std::memory_order_acquire);
-      if (head > tail || tail - head > slots || head < head_seen_[r])
-        throw transport_error("brine: " + url_ + ": corrupt ring (reader position out of range)");
-      head_seen_[r] = head;
-      if (slots - (tail - head) >= need) return true;
-    }
+    for (std::uint32_t r = 0; r < seg_.shape().max_receivers; ++r)
+      if (is_open(seg_.receiver(r)) && room_now(r) >= need) return true;
     return false;
   }
 
@@ -195,12 +185,16 @@ class shm_sender final : public transport::sender_link {
  private:
   std::size_t payload() const { return seg_.shape().slot_size - slot_header_size; }
 
+  // A receiver's place that is taken and open (its owner may have died since).
+  static bool is_open(const participant& p) {
+    return p.state.load(std::memory_order_acquire) == 2 &&
+           p.owner.load(std::memory_order_acquire) != 0;
+  }
+
   std::size_t live_receivers() const {
     std::size_t n = 0;
     for (std::uint32_t r = 0; r < seg_.shape().max_receivers; ++r)
-      if (seg_.receiver(r).state.load(std::memory_order_acquire) == 2 &&
-          seg_.receiver(r).owner.load(std::memory_order_acquire) != 0)
-        ++n;
+      if (is_open(seg_.receiver(r))) ++n;
     return n;
   }
 
@@ -209,9 +203,13 @@ class shm_sender final : public transport::sender_link {
   // The receiver's head is read again only when the last value read leaves no room, so the two
   // sides do not pass the cache line back and forth on every message.
   std::uint64_t room(std::uint32_t r) {
+    std::uint64_t free = seg_.shape().slots - (tails_[r] - head_seen_[r]);
+    return free > 0 ? free : room_now(r);
+  }
+
+  // room(), reading the receiver's head now.
+  std::uint64_t room_now(std::uint32_t r) {
     std::uint64_t tail = tails_[r];
-    std::uint64_t free = seg_.shape().slots - (tail - head_seen_[r]);
-    if (free > 0) return free;
     std::uint64_t head = seg_.ring(index_, r).head.load(std::memory_order_acquire);
     if (head > tail || tail - head > seg_.shape().slots || head < head_seen_[r])
       throw transport_error("brine: " + url_ + ": corrupt ring (reader position out of range)");
@@ -224,10 +222,7 @@ class shm_sender final : public transport::sender_link {
     std::uint32_t n = seg_.shape().max_receivers;
     for (std::uint32_t k = 0; k < n; ++k) {
       std::uint32_t r = (next_ + k) % n;
-      participant& p = seg_.receiver(r);
-      if (p.state.load(std::memory_order_acquire) != 2 ||
-          p.owner.load(std::memory_order_acquire) == 0)
-        continue;
+      if (!is_open(seg_.receiver(r))) continue;
       if (room(r) > 0) {
         next_ = (r + 1) % n;
         return r;
