@@ -130,6 +130,19 @@ TEST_CASE("channels: IPv6 loopback and host names work", "[channel][zmq]") {
   REQUIRE(rx4.recv_for(10s) == 4);
 }
 
+TEST_CASE("channels: endpoint() gives a bound IPv4 address in the form it was given",
+          "[channel][zmq]") {
+  auto rx = brine::pull<int>("tcp://127.0.0.1:*");
+  std::string url = rx.endpoint();
+  CHECK(url.starts_with("tcp://127.0.0.1:"));
+  CHECK(std::stoi(url.substr(url.rfind(':') + 1)) > 0);
+  auto rx6 = brine::pull<int>("tcp://[::1]:*");
+  CHECK(rx6.endpoint().starts_with("tcp://[::1]:"));
+  auto tx = brine::push<int>(url);
+  tx.send(7);
+  REQUIRE(rx.recv_for(10s) == 7);
+}
+
 TEST_CASE("pull: a message of another type is type_mismatch and loses nothing else",
           "[channel][zmq]") {
   std::string url = test::ipc_url("mismatch");

@@ -53,6 +53,17 @@ constexpr auto event_recheck = 50ms;
 // queue never fills while data flows.
 constexpr unsigned housekeeping_every = 256;
 
+// With IPv6 on, ZeroMQ reports an IPv4 address bound as "tcp://[::ffff:127.0.0.1]:5555"; users
+// gave "tcp://127.0.0.1:*" and expect the same form back.
+std::string plain_endpoint(std::string ep) {
+  constexpr std::string_view mapped = "tcp://[::ffff:";
+  auto close = ep.find("]:");
+  if (ep.starts_with(mapped) && close != std::string::npos &&
+      ep.find_first_not_of("0123456789.", mapped.size()) == close)
+    ep = "tcp://" + ep.substr(mapped.size(), close - mapped.size()) + ep.substr(close + 1);
+  return ep;
+}
+
 std::string urls_of(const std::vector<endpoint>& eps) {
   std::string out;
   for (const endpoint& e : eps)
@@ -515,7 +526,7 @@ class link_base {
         } catch (const ::zmq::error_t& err) {
           throw transport_error("brine: cannot bind " + url + ": " + explain(err));
         }
-        bound_.push_back(sock_.get(::zmq::sockopt::last_endpoint));
+        bound_.push_back(plain_endpoint(sock_.get(::zmq::sockopt::last_endpoint)));
         struct stat st {};
         if (e.scheme == "ipc" && e.address.front() != '@' && ::stat(e.address.c_str(), &st) == 0)
           ipc_files_.push_back({e.address, st.st_ino});
