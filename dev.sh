@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # brine's two everyday commands, usable on a fresh Debian 12 machine:
-#   ./dev.sh demo   build and run the demo
+#   ./dev.sh demo   build and run the demo (options after 'demo' go to brine-demo; --help lists them)
 #   ./dev.sh test   build and run the whole test suite
 # Missing Debian packages are installed when run as root; otherwise the script says what to install.
 set -euo pipefail
 cd "$(dirname "$0")"
 
-packages=(g++ clang meson ninja-build pkg-config libzmq3-dev cppzmq-dev libboost-dev catch2 libcli11-dev nlohmann-json3-dev)
+packages=(g++ clang meson ninja-build pkg-config libzmq3-dev cppzmq-dev libboost-dev catch2 libcli11-dev libfmt-dev nlohmann-json3-dev)
 
 ensure_packages() {
   local missing=()
@@ -24,20 +24,24 @@ ensure_packages() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
+# The demo builds only what it runs; the tests build everything.
+demo_targets=(examples/demo/brine-demo examples/demo/brine-demo-producer examples/demo/brine-demo-worker
+  examples/demo/brine-demo-sink examples/demo/brine-demo-stats tools/brine-inspect)
+
 setup() {
   local dir=$1
   shift
   if [ ! -f "$dir/build.ninja" ]; then
-    meson setup "$dir" "$@" >/dev/null
+    meson setup "$dir" >/dev/null
   fi
-  ninja -C "$dir"
+  ninja -C "$dir" "$@"
 }
 
 case "${1:-}" in
   demo)
     ensure_packages
-    setup build
-    ./build/examples/pickle_basics/pickle_basics
+    setup build "${demo_targets[@]}"
+    ./build/examples/demo/brine-demo --out build/brine-demo-result.brine "${@:2}"
     ;;
   test)
     ensure_packages
