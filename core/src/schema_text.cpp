@@ -468,15 +468,36 @@ bool compatible(std::uint64_t found_fingerprint, std::span<const std::uint8_t> f
   return ok;
 }
 
+std::string readable_type_name(std::string_view name) {
+  static constexpr std::pair<std::string_view, std::string_view> spellings[] = {
+      {"std::__cxx11::", "std::"},
+      {"> >", ">>"},  // first: "basic_string<char> >" is then found below
+      {"std::basic_string<char, std::char_traits<char>, std::allocator<char>>", "std::string"},
+      {"std::basic_string<char>", "std::string"},
+      {"std::basic_string_view<char>", "std::string_view"},
+      {"long long unsigned int", "unsigned long long"},
+      {"long unsigned int", "unsigned long"},
+      {"short unsigned int", "unsigned short"},
+      {"long long int", "long long"},
+      {"long int", "long"},
+      {"short int", "short"},
+  };
+  std::string out(name);
+  for (auto [from, to] : spellings)
+    for (auto at = out.find(from); at != std::string::npos; at = out.find(from, at))
+      out.replace(at, from.size(), to);
+  return out;
+}
+
 void note_type(std::uint64_t fp, std::string_view name, std::span<const std::uint8_t> schema) {
   std::string text = schema_text(schema);
   std::lock_guard lock(registry_mutex);
-  registry().try_emplace(fp, known_type{std::string(name), std::move(text)});
+  registry().try_emplace(fp, known_type{readable_type_name(name), std::move(text)});
 }
 
 void throw_type_mismatch(std::uint64_t expected, std::string_view expected_name,
                          std::span<const std::uint8_t> expected_schema, const frame_view& found) {
-  std::string msg = "brine: type mismatch: expected " + std::string(expected_name) + " " +
+  std::string msg = "brine: type mismatch: expected " + readable_type_name(expected_name) + " " +
                     schema_text(expected_schema) + " (fingerprint " + hex64(expected) + "), found ";
   std::uint64_t fp = found.header.fingerprint;
   std::string found_text;

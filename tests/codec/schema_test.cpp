@@ -308,3 +308,24 @@ TEST_CASE("schema: field names of a struct in an unnamed namespace are its own",
   CHECK(text<Hidden>() == "{x: f64, y: f64}");
   CHECK(brine::fingerprint<Hidden> != brine::fingerprint<HiddenOther>);
 }
+
+TEST_CASE("schema: type names in messages read as people write them", "[codec][schema]") {
+  using brine::detail::readable_type_name;
+  CHECK(readable_type_name("std::__cxx11::basic_string<char>") == "std::string");
+  CHECK(readable_type_name("std::vector<std::vector<std::__cxx11::basic_string<char> > >") ==
+        "std::vector<std::vector<std::string>>");
+  CHECK(readable_type_name("std::map<long int, long unsigned int>") ==
+        "std::map<long, unsigned long>");
+  CHECK(readable_type_name("std::tuple<long long int, short unsigned int, short int>") ==
+        "std::tuple<long long, unsigned short, short>");
+  CHECK(readable_type_name("std::basic_string_view<char>") == "std::string_view");
+  CHECK(readable_type_name("int(double, double)") == "int(double, double)");
+  std::string what;
+  try {
+    brine::loads<std::vector<long>>(brine::dumps(std::string("x")));
+  } catch (const brine::type_mismatch& e) {
+    what = e.what();
+  }
+  CHECK(what.find("expected std::vector<long> ") != std::string::npos);
+  CHECK(what.find("found std::string ") != std::string::npos);
+}

@@ -317,6 +317,7 @@ TEST_CASE("rpc: methods() lists names and signatures", "[rpc]") {
   CHECK(list.size() == 7);
   CHECK(by_name["add"] == "int(int, int)");
   CHECK(by_name["nothing"] == "std::monostate(int)");
+  CHECK(by_name["greet"] == "std::string(std::string)");  // not std::__cxx11::basic_string<char>
   CHECK(srv.methods().size() == 7);
 }
 

@@ -34,6 +34,10 @@ constexpr std::string_view type_name() {
 #endif
 }
 
+// A compiler's type name written as people write it: "std::string" for
+// "std::__cxx11::basic_string<char>", "long" for "long int", ">>" for "> >".
+std::string readable_type_name(std::string_view name);
+
 // Remembers each type's name and schema the first time this process encodes or decodes it, so
 // that a type_mismatch can name the type that was found, not only its fingerprint.
 void note_type(std::uint64_t fingerprint, std::string_view name,

@@ -122,10 +122,12 @@ struct tuple_text<std::tuple<A...>> {
   }
 };
 
-// "int(int, double)".
+// "int(int, double)", computed once per signature.
 template <class R, class Args>
-std::string signature() {
-  return std::string(type_name<result_t<R>>()) + "(" + tuple_text<Args>::get() + ")";
+const std::string& signature() {
+  static const std::string text = readable_type_name(std::string(type_name<result_t<R>>()) + "(" +
+                                                     tuple_text<Args>::get() + ")");
+  return text;
 }
 
 // Thrown by method::invoke when the arguments do not decode: the handler did not run.
