@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <string>
 
 #include "brine/dynamic.hpp"
@@ -119,14 +120,50 @@ void quote(std::string& out, const std::string& s, bool json) {
   out += '"';
 }
 
+// "2026-11-27 17:09:34.108628199 UTC" for a system_clock time point whose ticks are whole
+// seconds or fractions of one; empty for other clocks, periods, and years out of 1..9999.
+std::string utc_text(const dynamic_value& v) {
+  const schema_node& n = *v.schema;
+  if (n.tag != tag::time_point || n.extent != 1 || n.children.empty()) return {};
+  const schema_node& d = n.children[0];
+  int digits = 0;  // of the fraction: den must be a power of ten, up to nanoseconds
+  for (std::int64_t p = d.den; p > 1 && p % 10 == 0; p /= 10)
+    ++digits;
+  if (d.num != 1 || d.den < 1 || digits > 9 || std::pow(10.0, digits) != static_cast<double>(d.den))
+    return {};
+  std::int64_t secs = v.i / d.den, frac = v.i % d.den;
+  if (frac < 0) {
+    --secs;
+    frac += d.den;
+  }
+  if (secs < -62'135'596'800 || secs > 253'402'300'799) return {};  // years 1 to 9999
+  std::time_t t = static_cast<std::time_t>(secs);
+  std::tm tm{};
+  if (!::gmtime_r(&t, &tm)) return {};
+  char buf[64];
+  std::size_t len = std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  std::string out(buf, len);
+  if (digits > 0) {
+    std::snprintf(buf, sizeof buf, ".%0*lld", digits, static_cast<long long>(frac));
+    out += buf;
+  }
+  return out + " UTC";
+}
+
 std::string scalar(const dynamic_value& v, bool json) {
   switch (v.k) {
     case dkind::unit:
       return json ? "null" : "()";
     case dkind::boolean:
       return v.u != 0 ? "true" : "false";
-    case dkind::integer:
-      return std::to_string(v.i);
+    case dkind::integer: {
+      std::string t = std::to_string(v.i);
+      if (!json && v.schema != nullptr) {
+        std::string utc = utc_text(v);
+        if (!utc.empty()) t += " (" + utc + ")";
+      }
+      return t;
+    }
     case dkind::unsigned_integer:
       return std::to_string(v.u);
     case dkind::floating: {

@@ -5,6 +5,7 @@
 #include <brine/brine.hpp>
 #include <brine/inspect.hpp>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -41,7 +42,8 @@ Model sample() {
           std::string("best")};
 }
 
-std::vector<std::byte> file_bytes(const Model& m) {
+template <class T>
+std::vector<std::byte> file_bytes(const T& m) {
   std::ostringstream os;
   brine::dump(m, os);
   std::string s = os.str();
@@ -88,6 +90,25 @@ TEST_CASE("inspect: JSON is one document with objects for records and string-key
     REQUIRE(depth >= 0);
   }
   CHECK(depth == 0);
+}
+
+TEST_CASE("inspect: a system_clock time point also shows as a UTC date in text",
+          "[codec][inspect]") {
+  using namespace std::chrono;
+  auto at = sys_days{year{2026} / 11 / 27} + hours{17} + minutes{9} + seconds{34};
+  auto text = [](const auto& v) {
+    return show(file_bytes(v), brine::inspect_options::format::text);
+  };
+  CHECK_THAT(text(time_point_cast<nanoseconds>(at) + nanoseconds{108628199}),
+             Catch::Contains("(2026-11-27 17:09:34.108628199 UTC)"));
+  CHECK_THAT(text(time_point_cast<milliseconds>(at)),
+             Catch::Contains("(2026-11-27 17:09:34.000 UTC)"));
+  CHECK_THAT(text(time_point_cast<seconds>(at) - hours{24 * 365 * 57}),
+             Catch::Contains("(1969-12-"));  // before the epoch
+  CHECK_THAT(show(file_bytes(at), brine::inspect_options::format::json), !Catch::Contains("UTC"));
+  CHECK_THAT(text(steady_clock::time_point{}), !Catch::Contains("UTC"));  // no date on this clock
+  CHECK_THAT(text(time_point<system_clock, duration<double>>{}), !Catch::Contains("UTC"));
+  CHECK_THAT(text(sys_seconds{seconds{400'000'000'000}}), !Catch::Contains("UTC"));  // year > 9999
 }
 
 TEST_CASE("inspect: raw mode lists the header and every value with its byte range",
