@@ -75,6 +75,20 @@ int main(int argc, char** argv) {
     std::printf("corrupt bytes refused: %s\n", e.what());
   }
 
+  // 4. Limits bound what a decode may do; the defaults (1 GiB per frame and per decode, 512
+  //    levels of nesting) suit trusted peers. Tighten them for input from strangers.
+  brine::limits strict;
+  strict.max_alloc = 1024;  // bytes a decode may allocate
+  std::vector<std::byte> big = brine::dumps(std::vector<double>(1000, 1.0));
+  try {
+    brine::loads<std::vector<double>>(big, strict);
+  } catch (const brine::decode_error& e) {
+    std::printf("over the limit refused: %s\n", e.what());
+  }
+
+  // What brine does not do: it does not authenticate. Bytes that decode are a valid value of
+  // the type, not a value from someone you trust; over a network use CURVE (docs/security.md).
+
   if (argc <= 1) std::filesystem::remove(path);
   bool ok =
       back == scores && loaded.layers().size() == 2 && loaded.layers()[0].weights[1] == -1.25f;
