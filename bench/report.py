@@ -162,7 +162,7 @@ def series(channels, shm):
 
 
 def plot_against_size(all_series, metric, ylabel, title, path):
-    fig, ax = plt.subplots(figsize=(8, 5.5))
+    fig, ax = plt.subplots(figsize=(10.5, 5.5))
     for label, res, impl, style in all_series:
         pts = sorted((size_bytes(c), res.value(c, impl, metric)) for c in res.cases()
                      if size_bytes(c) and res.value(c, impl, metric))
@@ -178,7 +178,7 @@ def plot_against_size(all_series, metric, ylabel, title, path):
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -276,6 +276,7 @@ def rpc_section(r, out_dir):
         ax.set_yticks([y + width / 2 for y in range(len(impls))])
         ax.set_yticklabels(impls)
         ax.set_xscale("log")
+        ax.set_xlim(left=1)
         ax.set_xlabel("round trip, median (µs)")
         ax.set_title("one call at a time (lower is better)")
         ax.grid(axis="x", which="both", alpha=0.3)
