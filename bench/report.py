@@ -154,7 +154,8 @@ def series(channels, shm):
               ("floor (spin, one cache line)", shm, "floor", "k:"),
               ("floor+copy", shm, "floor+copy", "k--"),
               ("Boost message_queue", shm, "boost-mq", "s-"),
-              ("cppzmq PUSH/PULL ipc (shm bench)", shm, "cppzmq", "^-")]
+              ("cppzmq PUSH/PULL ipc (shm bench)", shm, "cppzmq", "^-"),
+              ("iceoryx (busy-poll)", shm, "iceoryx", "D-")]
     if channels:
         s += [("brine ipc:// (ZeroMQ)", channels, "brine", "o--"),
               ("cppzmq ipc (channels bench)", channels, "cppzmq", "^--")]
@@ -192,7 +193,8 @@ def transport_section(channels, shm, out_dir):
           "over brine's, or brine's messages per second over the peer's: above 1× brine is ahead, "
           "below 1× behind.\n"]
     if shm:
-        md.append("### Shared memory: brine `shm://` beside the floor, Boost.Interprocess and ZeroMQ\n")
+        md.append("### Shared memory: brine `shm://` beside the floor, Boost.Interprocess, ZeroMQ "
+                  "and iceoryx\n")
         rows = []
         for case in [c for c in shm.cases() if size_bytes(c)]:
             b_rtt = shm.value(case, "brine", "rtt_median_us")

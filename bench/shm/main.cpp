@@ -1,8 +1,8 @@
 // brine-bench-shm: brine's shm:// channels against the floor (two processes spinning on shared
-// cache lines), Boost.Interprocess message_queue and raw cppzmq over ipc://, on one machine in one
-// run: round-trip latency of a ping-pong (median, p99), one-way throughput, and what an idle
-// receiver costs. Runs of the implementations alternate, so that drift in machine load falls on
-// all of them; each figure is a median over several runs.
+// cache lines), Boost.Interprocess message_queue, raw cppzmq over ipc:// and iceoryx (when built
+// with it), on one machine in one run: round-trip latency of a ping-pong (median, p99), one-way
+// throughput, and what an idle receiver costs. Runs of the implementations alternate, so that drift
+// in machine load falls on all of them; each figure is a median over several runs.
 
 #include <sys/resource.h>
 #include <unistd.h>
@@ -296,6 +296,7 @@ struct contenders {
   std::vector<impl*> all;
   std::vector<impl*> streamers;
   std::vector<impl*> idlers;
+  std::string iceoryx_missing;  // why iceoryx is not among them, if it is not
 
   contenders() {
     owned.push_back(make_floor_impl(false));
@@ -303,6 +304,11 @@ struct contenders {
     owned.push_back(make_brine_impl());
     owned.push_back(make_mq_impl());
     owned.push_back(make_zmq_impl());
+#ifdef BRINE_BENCH_ICEORYX
+    if (auto i = make_iceoryx_impl(iceoryx_missing)) owned.push_back(std::move(i));
+#else
+    iceoryx_missing = "not built (Debian: libiceoryx-posh-dev, then reconfigure)";
+#endif
     for (auto& i : owned) {
       all.push_back(i.get());
       if (i->streams()) streamers.push_back(i.get());
@@ -425,7 +431,8 @@ void idle_section(const contenders& c, const plan& pl, json_report& report) {
 const char* verdict(bool met) { return met ? "ok" : "MISSED"; }
 
 // The targets, from this run's figures.
-void targets_section(const std::vector<size_results>& results, json_report& report) {
+void targets_section(const std::vector<size_results>& results, const contenders& c,
+                     json_report& report) {
   std::printf("\nTargets (the issue's; this run)\n");
   auto small = std::find_if(results.begin(), results.end(),
                             [](const size_results& r) { return r.size->frame == 64; });
@@ -455,10 +462,18 @@ void targets_section(const std::vector<size_results>& results, json_report& repo
     report.add("targets", "cppzmq", "rtt_64B_over_brine", std::round(z / b * 100) / 100, "x");
     report.add("targets", "brine", "msgs_per_s_64B", std::round(rate), "msg/s");
   }
+  for (const size_results& r : results) {
+    double b = median_rtt(r, "brine"), x = median_rtt(r, "iceoryx");
+    if (b <= 0 || x <= 0) continue;
+    std::printf("  %-5s round trip, iceoryx busy-poll / brine  %8.2fx        target >  1x   %s\n",
+                std::string(r.size->name).c_str(), x / b, verdict(x / b > 1));
+    report.add("targets", "iceoryx", "rtt_" + std::string(r.size->name) + "_over_brine",
+               std::round(x / b * 100) / 100, "x");
+  }
   std::printf(
-      "  Not measured: brine loan mode (shm:// has no loans yet); iceoryx (not installed); brine "
-      "spin-only\n"
-      "  or futex-only waits (no option selects them: the default spins, then sleeps).\n");
+      "  Not measured: brine loan mode (shm:// has no loans yet)%s%s; brine spin-only\n"
+      "  or futex-only waits (no option selects them: the default spins, then sleeps).\n",
+      c.iceoryx_missing.empty() ? "" : "; iceoryx: ", c.iceoryx_missing.c_str());
 }
 
 void run(const config& cfg) {
@@ -478,7 +493,7 @@ void run(const config& cfg) {
   latency_section(results, c, pl, report);
   throughput_section(results, c, pl, report);
   if (cfg.wants(std::string(idle_case))) idle_section(c, pl, report);
-  targets_section(results, report);
+  targets_section(results, c, report);
 
   std::printf("\nObjects left in /dev/shm or %s after runs (removed):",
               std::filesystem::temp_directory_path().c_str());
@@ -524,10 +539,11 @@ std::vector<std::string> case_names() {
 int main(int argc, char** argv) {
   using namespace brine::bench;
   config cfg;
-  if (int rc = parse_command_line(argc, argv,
-                                  "round trips, throughput and idle cost of brine's shm:// "
-                                  "channels against the floor, Boost message_queue and cppzmq",
-                                  "case", case_names(), cfg);
+  if (int rc =
+          parse_command_line(argc, argv,
+                             "round trips, throughput and idle cost of brine's shm:// "
+                             "channels against the floor, Boost message_queue, cppzmq and iceoryx",
+                             "case", case_names(), cfg);
       rc >= 0)
     return rc;
   int status = 0;

@@ -228,7 +228,8 @@ int main(int argc, char** argv) {
   CLI::App app{"brine demo: a pipeline of cooperating programs over shared memory, ipc and tcp"};
   std::uint64_t images = 100'000;
   double rate = 0;
-  unsigned workers = std::max(2u, std::thread::hardware_concurrency());
+  // One per core, at least 2; at most 8, the receivers a shm:// channel has places for.
+  unsigned workers = std::clamp(std::thread::hardware_concurrency(), 2u, 8u);
   unsigned width = 160, height = 120;
   std::string out = "brine-demo-result.brine";
   bool inspect = true;

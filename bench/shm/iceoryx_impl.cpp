@@ -1,0 +1,277 @@
+// iceoryx (Debian's 2.0): one untyped publisher/subscriber pair each way, busy-polling take().
+// The sender loans a chunk, copies the pre-serialized frame into it and publishes it; the
+// receiver copies it out and releases the chunk, as the others copy out of their transport.
+// Nothing is dropped: publishers wait for a full subscriber queue.
+//
+// iceoryx needs its daemon, RouDi: this implementation starts `iox-roudi` when it is made and
+// stops it when destroyed. A process registers with RouDi once and then has threads, while the
+// benchmark forks a fresh pair per run from a single-threaded process: so each side runs in a
+// process of its own, forked for the run, which registers, works, hands its figures back through
+// the run's shared mapping, and exits normally so that RouDi hears it leave.
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+// iceoryx's headers are not -Wall -Wextra -Wpedantic clean.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpedantic"
+#pragma GCC diagnostic ignored "-Wshadow"
+#pragma GCC diagnostic ignored "-Wnon-virtual-dtor"
+#include <iceoryx_hoofs/log/logmanager.hpp>
+#include <iceoryx_posh/popo/untyped_publisher.hpp>
+#include <iceoryx_posh/popo/untyped_subscriber.hpp>
+#include <iceoryx_posh/runtime/posh_runtime.hpp>
+#pragma GCC diagnostic pop
+
+#include "impls.hpp"
+
+extern char** environ;
+
+namespace brine::bench {
+namespace {
+
+using namespace std::chrono_literals;
+
+// The figures a side's process hands back: round trips in ns, or a stream's count.
+struct handback {
+  std::uint64_t samples = 0;
+  stream_count stream;
+  double ns[1];  // `samples` of them, to the end of the mapping
+};
+constexpr std::size_t max_samples = (8u << 20) / sizeof(double);
+
+// Runs `work` in a forked process that registers with RouDi first; throws if it fails.
+void in_own_process(const std::function<void()>& work) {
+  std::fflush(stdout);
+  pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("iceoryx: fork failed");
+  if (pid == 0) {
+    int status = 0;
+    try {
+      iox::log::LogManager::GetLogManager().SetDefaultLogLevel(
+          iox::log::LogLevel::kWarn, iox::log::LogLevelOutput::kHideLogLevel);
+      std::string name = "brine-bench-" + std::to_string(::getpid());
+      iox::runtime::PoshRuntime::initRuntime(
+          iox::RuntimeName_t(iox::cxx::TruncateToCapacity, name.c_str(), name.size()));
+      work();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "iceoryx side: %s\n", e.what());
+      status = 1;
+    }
+    std::exit(status);  // not _exit: the runtime's destructor tells RouDi this process leaves
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    throw std::runtime_error("iceoryx: a side's process failed");
+}
+
+iox::capro::IdString_t id(const std::string& s) {
+  return {iox::cxx::TruncateToCapacity, s.c_str(), s.size()};
+}
+
+iox::capro::ServiceDescription service(const run_context& ctx, const char* tag) {
+  return {id("brine-bench"), id(ctx.name), id(tag)};
+}
+
+struct sender {
+  iox::popo::UntypedPublisher pub;
+  explicit sender(const iox::capro::ServiceDescription& s) : pub(s, options()) {}
+  static iox::popo::PublisherOptions options() {
+    iox::popo::PublisherOptions o;
+    o.subscriberTooSlowPolicy = iox::popo::ConsumerTooSlowPolicy::WAIT_FOR_CONSUMER;
+    return o;
+  }
+  void send(const payload& p) {
+    auto chunk = pub.loan(static_cast<std::uint32_t>(p.frame.size()));
+    if (chunk.has_error()) throw std::runtime_error("iceoryx: no chunk to loan");
+    std::memcpy(chunk.value(), p.frame.data(), p.frame.size());
+    pub.publish(chunk.value());
+  }
+  void wait_connected() {
+    auto until = std::chrono::steady_clock::now() + 10s;
+    while (!pub.hasSubscribers()) {
+      if (std::chrono::steady_clock::now() > until)
+        throw std::runtime_error("iceoryx: no subscriber");
+      std::this_thread::sleep_for(1ms);
+    }
+  }
+};
+
+struct receiver {
+  iox::popo::UntypedSubscriber sub;
+  std::vector<std::byte> buf;
+  receiver(const iox::capro::ServiceDescription& s, std::size_t size)
+      : sub(s, options()), buf(size) {}
+  static iox::popo::SubscriberOptions options() {
+    iox::popo::SubscriberOptions o;
+    o.queueFullPolicy = iox::popo::QueueFullPolicy::BLOCK_PRODUCER;
+    return o;
+  }
+  void recv() {
+    for (;;) {
+      auto chunk = sub.take();
+      if (!chunk.has_error()) {
+        std::memcpy(buf.data(), chunk.value(), buf.size());
+        sub.release(chunk.value());
+        return;
+      }
+    }
+  }
+  void wait_connected() {
+    auto until = std::chrono::steady_clock::now() + 10s;
+    while (sub.getSubscriptionState() != iox::SubscribeState::SUBSCRIBED) {
+      if (std::chrono::steady_clock::now() > until)
+        throw std::runtime_error("iceoryx: not subscribed");
+      std::this_thread::sleep_for(1ms);
+    }
+  }
+  void check(const payload& p) const {
+    if (std::memcmp(buf.data(), p.frame.data(), p.frame.size()) != 0)
+      throw std::runtime_error("iceoryx: received bytes other than the ones sent");
+  }
+};
+
+class iceoryx_impl final : public impl {
+ public:
+  explicit iceoryx_impl(pid_t roudi)
+      : impl("iceoryx",
+             "iceoryx 2.0 untyped publish/subscribe, one pair each way, started RouDi; loan() "
+             "a chunk,\ncopy the pre-serialized frame in, publish(); the receiver busy-polls "
+             "take(), copies the\nframe out, release(). Publishers wait for a full queue."),
+        roudi_(roudi) {}
+
+  ~iceoryx_impl() override {
+    ::kill(roudi_, SIGTERM);
+    int status = 0;
+    ::waitpid(roudi_, &status, 0);
+  }
+
+  std::size_t area_bytes(std::size_t) const override {
+    return sizeof(handback) + max_samples * sizeof(double);
+  }
+  bool idles() const override { return false; }  // a busy-polling receiver never idles
+
+  void echo(const run_context& ctx, const payload& p) override {
+    in_own_process([&] {
+      sender out(service(ctx, "pong"));
+      receiver in(service(ctx, "ping"), p.frame.size());
+      out.wait_connected();
+      in.wait_connected();
+      ctx.meet();
+      echo_until_told(ctx, [&] {
+        in.recv();
+        out.send(p);
+      });
+      in.check(p);
+      ctx.meet();
+    });
+  }
+
+  std::vector<double> ping(const run_context& ctx, const payload& p, std::size_t warmup,
+                           std::size_t count, std::chrono::nanoseconds limit) override {
+    auto* back = reinterpret_cast<handback*>(ctx.area.data());
+    in_own_process([&] {
+      sender out(service(ctx, "ping"));
+      receiver in(service(ctx, "pong"), p.frame.size());
+      out.wait_connected();
+      in.wait_connected();
+      ctx.meet();
+      std::vector<double> ns =
+          time_round_trips(ctx, warmup, std::min(count, max_samples), limit, [&] {
+            out.send(p);
+            in.recv();
+          });
+      in.check(p);
+      ctx.meet();
+      back->samples = ns.size();
+      std::memcpy(back->ns, ns.data(), ns.size() * sizeof(double));
+    });
+    return {back->ns, back->ns + back->samples};
+  }
+
+  void stream_send(const run_context& ctx, const payload& p) override {
+    in_own_process([&] {
+      sender out(service(ctx, "stream"));
+      out.wait_connected();
+      ctx.meet();
+      send_until_told(ctx, [&] { out.send(p); });
+      ctx.meet();
+    });
+  }
+
+  stream_count stream_receive(const run_context& ctx, const payload& p,
+                              std::chrono::nanoseconds limit) override {
+    auto* back = reinterpret_cast<handback*>(ctx.area.data());
+    in_own_process([&] {
+      receiver in(service(ctx, "stream"), p.frame.size());
+      in.wait_connected();
+      ctx.meet();
+      back->stream = receive_for(ctx, p.frame.size(), limit, [&] { in.recv(); });
+      in.check(p);
+      ctx.meet();
+    });
+    return back->stream;
+  }
+
+ private:
+  pid_t roudi_;
+};
+
+}  // namespace
+
+std::unique_ptr<impl> make_iceoryx_impl(std::string& why_not) {
+  if (std::filesystem::exists("/dev/shm/iceoryx_mgmt")) {
+    why_not = "a RouDi already runs (/dev/shm/iceoryx_mgmt exists); stop it to include iceoryx";
+    return nullptr;
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  std::string program = "iox-roudi";
+  char* argv[] = {program.data(), nullptr};
+  pid_t pid = -1;
+  int rc = ::posix_spawnp(&pid, argv[0], &actions, nullptr, argv, environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) {
+    why_not = "iox-roudi not found (Debian: apt-get install iceoryx)";
+    return nullptr;
+  }
+  // Ready once its management segment exists; gone if it exits.
+  for (int i = 0; i < 500; ++i) {
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      why_not = "iox-roudi exited at once";
+      return nullptr;
+    }
+    if (std::filesystem::exists("/dev/shm/iceoryx_mgmt")) {
+      std::this_thread::sleep_for(100ms);
+      return std::make_unique<iceoryx_impl>(pid);
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  ::kill(pid, SIGTERM);
+  ::waitpid(pid, nullptr, 0);
+  why_not = "iox-roudi did not come up within 5 s";
+  return nullptr;
+}
+
+}  // namespace brine::bench
