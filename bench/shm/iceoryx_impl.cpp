@@ -1,10 +1,10 @@
 // iceoryx (Debian's 2.0): one untyped publisher/subscriber pair each way, busy-polling take().
 // The sender loans a chunk, copies the pre-serialized frame into it and publishes it; the
 // receiver copies it out and releases the chunk, as the others copy out of their transport.
-// Nothing is dropped: publishers wait for a full subscriber queue.
+// Nothing is dropped: publishers wait for a full subscriber queue, and for a chunk to loan.
 //
-// iceoryx needs its daemon, RouDi: this implementation starts `iox-roudi` when it is made and
-// stops it when destroyed. A process registers with RouDi once and then has threads, while the
+// iceoryx needs its daemon, RouDi: this implementation starts `iox-roudi` for each of its runs
+// and stops it after. A process registers with RouDi once and then has threads, while the
 // benchmark forks a fresh pair per run from a single-threaded process: so each side runs in a
 // process of its own, forked for the run, which registers, works, hands its figures back through
 // the run's shared mapping, and exits normally so that RouDi hears it leave.
@@ -56,6 +56,64 @@ struct handback {
 };
 constexpr std::size_t max_samples = (8u << 20) / sizeof(double);
 
+// Starts RouDi (its output to /dev/null) and waits until it is up; -1 with the reason if not.
+pid_t start_roudi(std::string& why_not) {
+  if (std::filesystem::exists("/dev/shm/iceoryx_mgmt")) {
+    why_not = "a RouDi already runs (/dev/shm/iceoryx_mgmt exists); stop it to include iceoryx";
+    return -1;
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  std::string program = "iox-roudi";
+  char* argv[] = {program.data(), nullptr};
+  pid_t pid = -1;
+  int rc = ::posix_spawnp(&pid, argv[0], &actions, nullptr, argv, environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) {
+    why_not = "iox-roudi not found (Debian: apt-get install iceoryx)";
+    return -1;
+  }
+  // Gone if it exits.
+  for (int i = 0; i < 500; ++i) {
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      why_not = "iox-roudi exited at once";
+      return -1;
+    }
+    // Its shared memory, then the socket where processes register (iceoryx's fixed path).
+    if (std::filesystem::exists("/dev/shm/iceoryx_mgmt") && std::filesystem::exists("/tmp/roudi"))
+      return pid;
+    std::this_thread::sleep_for(10ms);
+  }
+  ::kill(pid, SIGTERM);
+  ::waitpid(pid, nullptr, 0);
+  why_not = "iox-roudi did not come up within 5 s";
+  return -1;
+}
+
+void stop_roudi(pid_t pid) {
+  ::kill(pid, SIGTERM);
+  while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+}
+
+// RouDi for the length of one run only: its threads would otherwise take CPU time from the
+// other implementations' runs (on two vCPUs, enough to push brine's spinning receiver into its
+// futex sleep: 64 B round trips of 50 us instead of 1 us).
+struct roudi_for_run {
+  pid_t pid;
+  roudi_for_run() {
+    std::string why;
+    pid = start_roudi(why);
+    if (pid < 0) throw std::runtime_error("iceoryx: " + why);
+  }
+  ~roudi_for_run() { stop_roudi(pid); }
+  roudi_for_run(const roudi_for_run&) = delete;
+  roudi_for_run& operator=(const roudi_for_run&) = delete;
+};
+
 // Runs `work` in a forked process that registers with RouDi first; throws if it fails.
 void in_own_process(const std::function<void()>& work) {
   std::fflush(stdout);
@@ -100,8 +158,15 @@ struct sender {
     return o;
   }
   void send(const payload& p) {
+    // A subscriber queue may hold more chunks than RouDi's pool has of this size: then loan
+    // fails until the receiver releases one, which is iceoryx's backpressure here.
     auto chunk = pub.loan(static_cast<std::uint32_t>(p.frame.size()));
-    if (chunk.has_error()) throw std::runtime_error("iceoryx: no chunk to loan");
+    for (auto until = std::chrono::steady_clock::now() + 10s; chunk.has_error();) {
+      if (std::chrono::steady_clock::now() > until)
+        throw std::runtime_error("iceoryx: no chunk to loan for 10 s");
+      std::this_thread::yield();
+      chunk = pub.loan(static_cast<std::uint32_t>(p.frame.size()));
+    }
     std::memcpy(chunk.value(), p.frame.data(), p.frame.size());
     pub.publish(chunk.value());
   }
@@ -151,25 +216,20 @@ struct receiver {
 
 class iceoryx_impl final : public impl {
  public:
-  explicit iceoryx_impl(pid_t roudi)
+  iceoryx_impl()
       : impl("iceoryx",
              "iceoryx 2.0 untyped publish/subscribe, one pair each way, started RouDi; loan() "
              "a chunk,\ncopy the pre-serialized frame in, publish(); the receiver busy-polls "
-             "take(), copies the\nframe out, release(). Publishers wait for a full queue."),
-        roudi_(roudi) {}
-
-  ~iceoryx_impl() override {
-    ::kill(roudi_, SIGTERM);
-    int status = 0;
-    ::waitpid(roudi_, &status, 0);
-  }
+             "take(), copies the\nframe out, release(). Publishers wait for a full queue.") {}
 
   std::size_t area_bytes(std::size_t) const override {
     return sizeof(handback) + max_samples * sizeof(double);
   }
   bool idles() const override { return false; }  // a busy-polling receiver never idles
 
+  // The side that is timed starts RouDi, then meets the other, which registers only then.
   void echo(const run_context& ctx, const payload& p) override {
+    ctx.meet();
     in_own_process([&] {
       sender out(service(ctx, "pong"));
       receiver in(service(ctx, "ping"), p.frame.size());
@@ -183,11 +243,14 @@ class iceoryx_impl final : public impl {
       in.check(p);
       ctx.meet();
     });
+    ctx.meet();  // both sides' processes have left RouDi
   }
 
   std::vector<double> ping(const run_context& ctx, const payload& p, std::size_t warmup,
                            std::size_t count, std::chrono::nanoseconds limit) override {
     auto* back = reinterpret_cast<handback*>(ctx.area.data());
+    roudi_for_run roudi;
+    ctx.meet();
     in_own_process([&] {
       sender out(service(ctx, "ping"));
       receiver in(service(ctx, "pong"), p.frame.size());
@@ -204,10 +267,12 @@ class iceoryx_impl final : public impl {
       back->samples = ns.size();
       std::memcpy(back->ns, ns.data(), ns.size() * sizeof(double));
     });
+    ctx.meet();  // both sides' processes have left RouDi
     return {back->ns, back->ns + back->samples};
   }
 
   void stream_send(const run_context& ctx, const payload& p) override {
+    ctx.meet();
     in_own_process([&] {
       sender out(service(ctx, "stream"));
       out.wait_connected();
@@ -215,11 +280,14 @@ class iceoryx_impl final : public impl {
       send_until_told(ctx, [&] { out.send(p); });
       ctx.meet();
     });
+    ctx.meet();  // both sides' processes have left RouDi
   }
 
   stream_count stream_receive(const run_context& ctx, const payload& p,
                               std::chrono::nanoseconds limit) override {
     auto* back = reinterpret_cast<handback*>(ctx.area.data());
+    roudi_for_run roudi;
+    ctx.meet();
     in_own_process([&] {
       receiver in(service(ctx, "stream"), p.frame.size());
       in.wait_connected();
@@ -228,50 +296,19 @@ class iceoryx_impl final : public impl {
       in.check(p);
       ctx.meet();
     });
+    ctx.meet();  // both sides' processes have left RouDi
     return back->stream;
   }
-
- private:
-  pid_t roudi_;
 };
 
 }  // namespace
 
 std::unique_ptr<impl> make_iceoryx_impl(std::string& why_not) {
-  if (std::filesystem::exists("/dev/shm/iceoryx_mgmt")) {
-    why_not = "a RouDi already runs (/dev/shm/iceoryx_mgmt exists); stop it to include iceoryx";
-    return nullptr;
-  }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-  std::string program = "iox-roudi";
-  char* argv[] = {program.data(), nullptr};
-  pid_t pid = -1;
-  int rc = ::posix_spawnp(&pid, argv[0], &actions, nullptr, argv, environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    why_not = "iox-roudi not found (Debian: apt-get install iceoryx)";
-    return nullptr;
-  }
-  // Ready once its management segment exists; gone if it exits.
-  for (int i = 0; i < 500; ++i) {
-    int status = 0;
-    if (::waitpid(pid, &status, WNOHANG) == pid) {
-      why_not = "iox-roudi exited at once";
-      return nullptr;
-    }
-    if (std::filesystem::exists("/dev/shm/iceoryx_mgmt")) {
-      std::this_thread::sleep_for(100ms);
-      return std::make_unique<iceoryx_impl>(pid);
-    }
-    std::this_thread::sleep_for(10ms);
-  }
-  ::kill(pid, SIGTERM);
-  ::waitpid(pid, nullptr, 0);
-  why_not = "iox-roudi did not come up within 5 s";
-  return nullptr;
+  // A trial start: whether RouDi can run here at all.
+  pid_t pid = start_roudi(why_not);
+  if (pid < 0) return nullptr;
+  stop_roudi(pid);
+  return std::make_unique<iceoryx_impl>();
 }
 
 }  // namespace brine::bench
