@@ -201,3 +201,26 @@ TEST_CASE("subscribe: a killed publisher ends the stream", "[channel][zmq][pubsu
   REQUIRE(test::drain(sub, [&](const tick& t) { REQUIRE(t.seq == next++); }));
   std::filesystem::remove(url.substr(std::string("ipc://").size()));  // its killed binder's file
 }
+
+TEST_CASE("publish: a subscriber killed while holding the publisher back holds it no longer",
+          "[channel][zmq][pubsub][process]") {
+  std::string url = test::ipc_url("dead-sub");
+  brine::channel_options o;
+  o.high_water_mark = 10;  // block (the default) for a full subscriber
+  pid_t kid = test::spawn([&] {
+    auto sub = brine::subscribe<std::vector<std::uint8_t>>(url, o);
+    std::this_thread::sleep_for(60s);  // joins, never reads; killed long before this ends
+  });
+  auto pub = brine::publish<std::vector<std::uint8_t>>(url, o);
+  REQUIRE(pub.wait_peers(1, 20s));
+  std::vector<std::uint8_t> m(64 * 1024, 7);
+  int sent = 0;
+  while (sent < 10'000 && pub.send_for(m, 500ms))  // until the subscriber's queues are full
+    ++sent;
+  REQUIRE(sent < 10'000);
+  ::kill(kid, SIGKILL);
+  REQUIRE(test::wait_child(kid) == 128 + SIGKILL);
+  // Once the connection is gone the publisher sends again, to nobody.
+  REQUIRE(pub.send_for(m, 10s));
+  REQUIRE(pub.send_for(m, 10s));
+}
