@@ -49,11 +49,13 @@ namespace {
 using namespace std::chrono_literals;
 
 // The figures a side's process hands back: round trips in ns, or a stream's count.
+// In the run's shared mapping, followed by up to max_samples round trips in ns.
 struct handback {
   std::uint64_t samples = 0;
   stream_count stream;
-  double ns[1];  // `samples` of them, to the end of the mapping
+  double* ns() noexcept { return reinterpret_cast<double*>(this + 1); }
 };
+static_assert(sizeof(handback) % alignof(double) == 0);
 constexpr std::size_t max_samples = (8u << 20) / sizeof(double);
 
 // Starts RouDi (its output to /dev/null) and waits until it is up; -1 with the reason if not.
@@ -265,10 +267,10 @@ class iceoryx_impl final : public impl {
       in.check(p);
       ctx.meet();
       back->samples = ns.size();
-      std::memcpy(back->ns, ns.data(), ns.size() * sizeof(double));
+      std::memcpy(back->ns(), ns.data(), ns.size() * sizeof(double));
     });
     ctx.meet();  // both sides' processes have left RouDi
-    return {back->ns, back->ns + back->samples};
+    return {back->ns(), back->ns() + back->samples};
   }
 
   void stream_send(const run_context& ctx, const payload& p) override {

@@ -126,11 +126,12 @@ std::string utc_text(const dynamic_value& v) {
   const schema_node& n = *v.schema;
   if (n.tag != tag::time_point || n.extent != 1 || n.children.empty()) return {};
   const schema_node& d = n.children[0];
-  int digits = 0;  // of the fraction: den must be a power of ten, up to nanoseconds
-  for (std::int64_t p = d.den; p > 1 && p % 10 == 0; p /= 10)
+  // Ticks of 1/10^digits seconds, up to nanoseconds.
+  int digits = 0;
+  std::int64_t rest = d.den;
+  for (; rest > 1 && rest % 10 == 0; rest /= 10)
     ++digits;
-  if (d.num != 1 || d.den < 1 || digits > 9 || std::pow(10.0, digits) != static_cast<double>(d.den))
-    return {};
+  if (d.num != 1 || rest != 1 || digits > 9) return {};
   std::int64_t secs = v.i / d.den, frac = v.i % d.den;
   if (frac < 0) {
     --secs;

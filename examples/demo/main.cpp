@@ -155,18 +155,17 @@ class progress_view {
         now - drawn_ < (tty_ ? std::chrono::milliseconds(100) : std::chrono::seconds(1)))
       return;
     drawn_ = now;
-    std::vector<std::string> lines;
-    auto [p, w, s, st] = totals();
-    lines.push_back(line("producer", p));
-    lines.push_back(line(fmt::format("workers x{}", w.pid), w));
-    lines.push_back(line("sink", s));
-    lines.push_back(fmt::format("  {:<12} {} RPC calls", "stats", thousands(st.messages)));
+    stage_totals t = totals();
     if (!tty_) {
-      fmt::print("progress: made {}, analysed {}, gathered {} of {}\n", p.messages, w.messages,
-                 s.messages, total_);
+      fmt::print("progress: made {}, analysed {}, gathered {} of {}\n", t.producer.messages,
+                 t.workers.messages, t.sink.messages, total_);
       std::fflush(stdout);
       return;
     }
+    std::vector<std::string> lines{
+        line("producer", t.producer), line(fmt::format("workers x{}", t.worker_count), t.workers),
+        line("sink", t.sink),
+        fmt::format("  {:<12} {} RPC calls", "stats", thousands(t.stats.messages))};
     if (shown_) fmt::print("\x1b[{}A", shown_);
     for (const std::string& l : lines)
       fmt::print("\x1b[2K{}\n", l);
@@ -174,21 +173,24 @@ class progress_view {
     std::fflush(stdout);
   }
 
-  // Sums of the latest reports per stage; the workers' pid field holds their number.
-  std::tuple<demo::stage_report, demo::stage_report, demo::stage_report, demo::stage_report>
-  totals() const {
-    demo::stage_report p, w, s, st;
+  // The latest reports summed per stage.
+  struct stage_totals {
+    demo::stage_report producer, workers, sink, stats;
+    unsigned worker_count = 0;
+  };
+  stage_totals totals() const {
+    stage_totals t;
     for (const auto& [pid, r] : reports_) {
-      demo::stage_report& t = r.stage == "producer" ? p
-                              : r.stage == "worker" ? w
-                              : r.stage == "sink"   ? s
-                                                    : st;
-      t.messages += r.messages;
-      t.bytes += r.bytes;
-      t.seconds = std::max(t.seconds, r.seconds);
-      if (r.stage == "worker") ++w.pid;
+      demo::stage_report& sum = r.stage == "producer" ? t.producer
+                                : r.stage == "worker" ? t.workers
+                                : r.stage == "sink"   ? t.sink
+                                                      : t.stats;
+      sum.messages += r.messages;
+      sum.bytes += r.bytes;
+      sum.seconds = std::max(sum.seconds, r.seconds);
+      t.worker_count += r.stage == "worker";
     }
-    return {p, w, s, st};
+    return t;
   }
 
   const std::map<std::int32_t, demo::stage_report>& reports() const { return reports_; }
@@ -372,9 +374,9 @@ int main(int argc, char** argv) {
       out, fs::file_size(out, size_ec));
   std::fflush(stdout);
   if (inspect) {
-    std::vector<child> tool{start(BRINE_INSPECT_PATH, "brine-inspect", {"--max-items", "4", out})};
+    child tool = start(BRINE_INSPECT_PATH, "brine-inspect", {"--max-items", "4", out});
     int st = 0;
-    ::waitpid(tool[0].pid, &st, 0);
+    ::waitpid(tool.pid, &st, 0);
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
       fmt::print(stderr, "brine-inspect {}\n", describe(st));
       return 1;

@@ -40,7 +40,13 @@ const std::vector<std::string> symbols{"AAPL", "MSFT", "NVDA", "AMZN", "GOOG"};
 // `per_symbol` ticks of each symbol are published.
 int subscribe(const std::string& kind, const std::string& url, std::uint64_t per_symbol) {
   brine::channel_options opts;
-  if (kind == "slow") opts.topics = {"AAPL", "MSFT"};  // topic prefixes
+  if (kind == "slow") {
+    opts.topics = {"AAPL", "MSFT"};  // topic prefixes
+  } else {
+    // A queue deep enough for the whole run: this subscriber never drops, however busy the
+    // machine is while it reads.
+    opts.high_water_mark = 100'000;
+  }
   auto rx = brine::subscribe<tick>(url, opts);
 
   std::map<std::string, std::uint64_t> received, last_seq;
