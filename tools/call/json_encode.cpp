@@ -447,12 +447,15 @@ class encoder {
   struct span_of {
     std::size_t begin, end;
   };
-  void unique(const std::vector<span_of>& keys, const std::vector<path>& paths, const char* what) {
+  // `where(i)` is the path of key i (made when needed: a path points to its parent, which must
+  // still be alive).
+  template <class Where>
+  void unique(const std::vector<span_of>& keys, Where where, const char* what) {
     std::set<std::string_view> seen;
     const char* base = reinterpret_cast<const char*>(out.data());
     for (std::size_t i = 0; i < keys.size(); ++i) {
       if (!seen.insert({base + keys[i].begin, keys[i].end - keys[i].begin}).second) {
-        fail(paths[i], std::string("duplicate ") + what);
+        where(i, std::string("duplicate ") + what);
       }
     }
   }
@@ -461,24 +464,24 @@ class encoder {
     if (v.t != jtype::array) expected(p, "an array", v);
     varint(v.items.size());
     std::vector<span_of> keys;
-    std::vector<path> paths;
     for (std::size_t i = 0; i < v.items.size(); ++i) {
       path here = p.at(i);
       std::size_t begin = out.size();
       value(n.children[0], v.items[i], here);
       if (n.tag == tag::set) {
         keys.push_back({begin, out.size()});
-        paths.push_back(here);
       }
     }
-    if (n.tag == tag::set) unique(keys, paths, "element");
+    if (n.tag == tag::set)
+      unique(
+          keys, [&](std::size_t i, const std::string& message) { fail(p.at(i), message); },
+          "element");
   }
 
   void map(const schema_node& n, const json_value& v, const path& p) {
     const schema_node& k = n.children[0];
     const schema_node& m = n.children[1];
     std::vector<span_of> keys;
-    std::vector<path> paths;
     // Maps with string keys are JSON objects; others arrays of [key, value] pairs.
     if (v.t == jtype::object && k.tag == tag::string) {
       varint(v.items.size());
@@ -487,7 +490,6 @@ class encoder {
         std::size_t begin = out.size();
         text(k.children[0].tag, v.keys[i]);
         keys.push_back({begin, out.size()});
-        paths.push_back(here);
         value(m, v.items[i], here);
       }
     } else if (v.t == jtype::array) {
@@ -500,7 +502,6 @@ class encoder {
         std::size_t begin = out.size();
         value(k, e.items[0], key_path);
         keys.push_back({begin, out.size()});
-        paths.push_back(key_path);
         value(m, e.items[1], here.at(1));
       }
     } else {
@@ -509,7 +510,15 @@ class encoder {
                                     : "an array of [key, value] pairs",
                v);
     }
-    if (n.tag == tag::map) unique(keys, paths, "key");
+    if (n.tag != tag::map) return;
+    unique(
+        keys,
+        [&](std::size_t i, const std::string& message) {
+          if (v.t == jtype::object) fail(p.key(v.keys[i]), message);
+          path pair = p.at(i);
+          fail(pair.at(0), message);
+        },
+        "key");
   }
 
   // Arrays, tuples and complex numbers: JSON arrays of a fixed length.
