@@ -77,6 +77,80 @@ class unaligned_iterator {
 template <class T>
 void decode(reader& r, T& v);
 
+// Strings and contiguous sequences of plain values: the bulk of most data.
+template <class T>
+constexpr bool flat() {
+  constexpr kind k = kind_of<T>();
+  if constexpr (k == kind::string)
+    return true;
+  else if constexpr (k == kind::sequence)
+    return is_wire_pod<typename T::value_type> && std::contiguous_iterator<typename T::iterator>;
+  else
+    return false;
+}
+template <class T>
+inline constexpr bool is_flat = flat<T>();
+
+// Values read in place where they occur (see decode_inline): plain values, flat ones, and
+// structs made only of these (which cannot contain themselves, so this ends).
+template <class T>
+constexpr bool inlined();
+template <class T, std::size_t... I>
+constexpr bool fields_inlined(std::index_sequence<I...>) {
+  return (inlined<field_type<T, I>>() && ...);
+}
+template <class T>
+constexpr bool inlined() {
+  constexpr kind k = kind_of<T>();
+  if constexpr (is_wire_pod<T> || is_flat<T>)
+    return true;
+  else if constexpr (k == kind::fields || k == kind::aggregate)
+    return !evolvable<T> && struct_size<T> > 0 && struct_size<T> <= 8 &&
+           fields_inlined<T>(std::make_index_sequence<struct_size<T>>{});
+  else
+    return false;
+}
+
+template <class T>
+[[gnu::always_inline]] inline void decode_flat(reader& r, T& v) {
+  using E = typename T::value_type;
+  static_assert(min_wire<E>() == sizeof(E), "count() must check n * sizeof(E) bytes");
+  constexpr bool string = kind_of<T>() == kind::string;
+  std::size_t n = r.length(sizeof(E), v.capacity(), string ? "string" : "sequence");
+  const std::byte* p = r.take_counted(n * sizeof(E));
+  if constexpr (string && sizeof(E) == 1) {
+    if (n <= v.size()) {
+      v.resize(n);  // shrinking only sets the length
+      copy_small(reinterpret_cast<std::byte*>(v.data()), p, n);
+    } else {
+      v.assign(reinterpret_cast<const E*>(p), n);  // keeps the capacity
+    }
+  } else if constexpr (string) {
+    v.resize(n);  // the input may be unaligned for E: copy bytes
+    copy_small(reinterpret_cast<std::byte*>(v.data()), p, n * sizeof(E));
+  } else if (n <= v.capacity()) {
+    v.resize(n);  // zero-fills at most the growth within the old capacity
+    copy_small(reinterpret_cast<std::byte*>(v.data()), p, n * sizeof(E));
+  } else {
+    // New memory: copy straight in, without zero-filling it first.
+    v.assign(unaligned_iterator<E>(p), unaligned_iterator<E>(p + n * sizeof(E)));
+  }
+}
+
+// A struct's fields and a sequence's elements: plain values, strings and flat sequences are
+// read in place, everything else through a call (which recursive types need).
+template <class T>
+[[gnu::always_inline]] inline void decode_inline(reader& r, T& v) {
+  if constexpr (is_wire_pod<T>)
+    r.raw(&v, sizeof(T));
+  else if constexpr (is_flat<T>)
+    decode_flat(r, v);
+  else if constexpr (inlined<T>())
+    std::apply([&](auto&... f) { (decode_inline(r, f), ...); }, tie_struct(v));
+  else
+    decode(r, v);
+}
+
 // Gives an object its default value, or its fields theirs if it cannot be assigned; used to
 // break cycles after a failed decode.
 template <class T>
@@ -142,7 +216,7 @@ void decode_fields(reader& r, T& v) {
     std::monostate unit;
     decode(r, unit);
   } else {
-    std::apply([&](auto&... f) { (decode(r, f), ...); }, tie_struct(v));
+    std::apply([&](auto&... f) { (decode_inline(r, f), ...); }, tie_struct(v));
   }
 }
 
@@ -222,21 +296,8 @@ void decode(reader& r, T& v) {
     std::uint8_t b = r.byte();
     if (b != 0)
       r.fail_at("expected an empty value (0), found " + std::to_string(b), r.offset() - 1);
-  } else if constexpr (k == kind::string) {
-    using C = typename T::value_type;
-    std::size_t n = r.count(sizeof(C), sizeof(C), "string");
-    const std::byte* p = r.take_counted(n * sizeof(C));
-    if constexpr (sizeof(C) == 1) {
-      if (n <= v.size()) {
-        v.resize(n);  // shrinking only sets the length
-        copy_small(reinterpret_cast<std::byte*>(v.data()), p, n);
-      } else {
-        v.assign(reinterpret_cast<const C*>(p), n);  // keeps the capacity
-      }
-    } else {
-      v.resize(n);  // the input may be unaligned for C: copy bytes
-      copy_small(reinterpret_cast<std::byte*>(v.data()), p, n * sizeof(C));
-    }
+  } else if constexpr (is_flat<T>) {
+    decode_flat(r, v);
   } else if constexpr (k == kind::path) {
     typename T::string_type s;
     decode(r, s);
@@ -257,23 +318,11 @@ void decode(reader& r, T& v) {
   } else if constexpr (k == kind::sequence) {
     using E = typename T::value_type;
     std::size_t n = r.count(min_wire<E>(), sizeof(E), "sequence");
-    if constexpr (is_wire_pod<E> && std::contiguous_iterator<typename T::iterator>) {
-      static_assert(min_wire<E>() == sizeof(E), "count() must have checked n * sizeof(E) bytes");
-      const std::byte* p = r.take_counted(n * sizeof(E));
-      if (n <= v.capacity()) {
-        v.resize(n);  // zero-fills at most the growth within the old capacity
-        copy_small(reinterpret_cast<std::byte*>(v.data()), p, n * sizeof(E));
-      } else {
-        // New memory: copy straight in, without zero-filling it first.
-        v.assign(unaligned_iterator<E>(p), unaligned_iterator<E>(p + n * sizeof(E)));
-      }
-    } else {
-      // Elements already there are decoded over, so that decoding into a reused object
-      // (loads_into) reuses their memory.
-      v.resize(n);
-      for (auto& e : v)
-        decode(r, e);
-    }
+    // Elements already there are decoded over, so that decoding into a reused object
+    // (loads_into) reuses their memory.
+    v.resize(n);
+    for (auto& e : v)
+      decode_inline(r, e);
   } else if constexpr (k == kind::set || k == kind::multiset) {
     decode_set(r, v, k == kind::set);
   } else if constexpr (k == kind::map || k == kind::multimap) {

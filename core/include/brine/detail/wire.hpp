@@ -250,6 +250,18 @@ class reader {
     alloc_left_ -= n * alloc;
     return static_cast<std::size_t>(n);
   }
+  /// count() for a string or a vector of plain values that already has room for `room`
+  /// elements: only a longer one allocates, so only that is charged to the budget.
+  std::size_t length(std::size_t elem, std::size_t room, const char* what) {
+    const std::byte* start = p_;
+    std::uint64_t n = varint();
+    if (n > left() / elem) bad_count(n, elem, what, start);
+    if (n > room) {
+      if (n * elem > alloc_left_) over_budget(n * elem, offset_of(start));
+      alloc_left_ -= n * elem;
+    }
+    return static_cast<std::size_t>(n);
+  }
   void charge(std::size_t bytes, std::size_t at) {
     if (bytes > alloc_left_) over_budget(bytes, at);
     alloc_left_ -= bytes;
