@@ -1,6 +1,7 @@
 // brine's side: typed push/pull channels of std::vector<std::byte> over shm://, default options
-// (copy mode; waits spin, then sleep on a futex). Senders encode the value on every send;
-// receivers decode into one reused value (recv_into), as a typed loop does.
+// (copy mode; waits spin, then sleep on a futex), or with busy polling ("brine-busy"). Senders
+// encode the value on every send; receivers decode into one reused value (recv_into), as a typed
+// loop does.
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -29,15 +30,18 @@ void check(const value_type& got, const payload& p) {
 
 class brine_impl final : public impl {
  public:
-  brine_impl()
-      : impl("brine",
-             "push/pull<std::vector<std::byte>> over shm://, default channel_options (copy mode; "
-             "a wait\n"
-             "spins ~2000 polls, then sleeps on a futex); the vector is sized so its frame is the "
-             "message\n"
-             "size; send(v) encodes v (into a ring slot when it fits one); recv_into(v) decodes "
-             "into one\n"
-             "reused value. Ping-pong: one channel each way.") {}
+  explicit brine_impl(bool busy)
+      : impl(busy ? "brine-busy" : "brine",
+             busy ? "as brine, with channel_options::shm_busy_poll: waits poll and never sleep"
+                  : "push/pull<std::vector<std::byte>> over shm://, default channel_options (copy "
+                    "mode; a wait\n"
+                    "spins ~2000 polls, then sleeps on a futex); the vector is sized so its frame "
+                    "is the message\n"
+                    "size; send(v) encodes v (into a ring slot when it fits one); recv_into(v) "
+                    "decodes into one\n"
+                    "reused value. Ping-pong: one channel each way.") {
+    opts_.shm_busy_poll = busy;
+  }
 
   std::string notes() const override {
     if (segment_bytes_ == 0) return {};
@@ -49,9 +53,9 @@ class brine_impl final : public impl {
   }
 
   void echo(const run_context& ctx, const payload& p) override {
-    auto rx = brine::pull<value_type>(url(ctx, "ping"));
+    auto rx = brine::pull<value_type>(url(ctx, "ping"), opts_);
     ctx.meet();
-    auto tx = brine::push<value_type>(url(ctx, "pong"));
+    auto tx = brine::push<value_type>(url(ctx, "pong"), opts_);
     value_type v;
     echo_until_told(ctx, [&] {
       rx.recv_into(v);
@@ -63,10 +67,10 @@ class brine_impl final : public impl {
 
   std::vector<double> ping(const run_context& ctx, const payload& p, std::size_t warmup,
                            std::size_t count, std::chrono::nanoseconds limit) override {
-    auto rx = brine::pull<value_type>(url(ctx, "pong"));
+    auto rx = brine::pull<value_type>(url(ctx, "pong"), opts_);
     note_segment_size(ctx, "pong");
     ctx.meet();
-    auto tx = brine::push<value_type>(url(ctx, "ping"));
+    auto tx = brine::push<value_type>(url(ctx, "ping"), opts_);
     value_type v;
     std::vector<double> ns = time_round_trips(ctx, warmup, count, limit, [&] {
       tx.send(p.value);
@@ -79,14 +83,14 @@ class brine_impl final : public impl {
 
   void stream_send(const run_context& ctx, const payload& p) override {
     ctx.meet();
-    auto tx = brine::push<value_type>(url(ctx, "stream"));
+    auto tx = brine::push<value_type>(url(ctx, "stream"), opts_);
     send_until_told(ctx, [&] { tx.send(p.value); });
     ctx.meet();
   }
 
   stream_count stream_receive(const run_context& ctx, const payload& p,
                               std::chrono::nanoseconds limit) override {
-    auto rx = brine::pull<value_type>(url(ctx, "stream"));
+    auto rx = brine::pull<value_type>(url(ctx, "stream"), opts_);
     ctx.meet();
     value_type v;
     stream_count c = receive_for(ctx, p.frame.size(), limit, [&] { rx.recv_into(v); });
@@ -97,7 +101,7 @@ class brine_impl final : public impl {
 
   void idle_send(const run_context& ctx, const payload& p, std::chrono::nanoseconds idle) override {
     ctx.meet();
-    auto tx = brine::push<value_type>(url(ctx, "idle"));
+    auto tx = brine::push<value_type>(url(ctx, "idle"), opts_);
     if (!tx.wait_peers(1, std::chrono::seconds(5)))
       throw std::runtime_error("brine: the idle receiver did not appear");
     ctx.meet();
@@ -106,7 +110,7 @@ class brine_impl final : public impl {
   }
 
   idle_result idle_receive(const run_context& ctx, const payload& p) override {
-    auto rx = brine::pull<value_type>(url(ctx, "idle"));
+    auto rx = brine::pull<value_type>(url(ctx, "idle"), opts_);
     ctx.meet();
     value_type v;
     idle_result r = measure_idle_receive(ctx, [&] { rx.recv_into(v); });
@@ -123,6 +127,7 @@ class brine_impl final : public impl {
     if (::stat(path.c_str(), &st) == 0) segment_bytes_ = static_cast<std::size_t>(st.st_size);
   }
 
+  brine::channel_options opts_;
   std::size_t segment_bytes_ = 0;
 };
 
@@ -146,6 +151,6 @@ payload make_payload(std::size_t frame_size) {
                            " bytes");
 }
 
-std::unique_ptr<impl> make_brine_impl() { return std::make_unique<brine_impl>(); }
+std::unique_ptr<impl> make_brine_impl(bool busy) { return std::make_unique<brine_impl>(busy); }
 
 }  // namespace brine::bench

@@ -95,7 +95,7 @@ class impl {
 };
 
 std::unique_ptr<impl> make_floor_impl(bool copy);
-std::unique_ptr<impl> make_brine_impl();
+std::unique_ptr<impl> make_brine_impl(bool busy);
 std::unique_ptr<impl> make_mq_impl();
 std::unique_ptr<impl> make_zmq_impl();
 /// Starts RouDi and returns the iceoryx implementation, or nullptr with the reason in `why_not`.

@@ -260,3 +260,42 @@ TEST_CASE("shm: a receiver's place and queue pass to the next receiver when it d
   for (std::size_t i = 0; i < got.size(); ++i)
     REQUIRE(got[i] == i + 1);
 }
+
+TEST_CASE("shm: with busy polling messages flow the same and timeouts still hold",
+          "[shm][process]") {
+  std::string url = shm_url("busy");
+  std::string results = test::ipc_url("shm-busy");
+  brine::channel_options o;
+  o.shm_busy_poll = true;
+  o.high_water_mark = 8;
+  auto back = brine::pull<std::uint64_t>(results);
+  pid_t kid = test::spawn([&] {
+    auto rx = brine::pull<item>(url, o);
+    std::uint64_t next = 0;
+    for (item& it : rx) {
+      if (it.id != next || !valid(it)) break;
+      ++next;
+    }
+    brine::push<std::uint64_t>(results).send(next);
+  });
+  auto tx = brine::push<item>(url, o);
+  REQUIRE(tx.wait_peers(1, 20s));
+  for (std::uint64_t i = 0; i < 5000; ++i)
+    tx.send(make_item(i, (i * 13) % 9000));
+  tx.close();
+  REQUIRE(back.recv_for(60s) == 5000u);
+  REQUIRE(test::wait_child(kid) == 0);
+
+  // Nobody sends: a busy receiver still gives up at its deadline; a full ring, a busy sender.
+  std::string idle = shm_url("busy-idle");
+  auto rx = brine::pull<std::uint64_t>(idle, o);
+  auto start = std::chrono::steady_clock::now();
+  REQUIRE_FALSE(rx.recv_for(50ms));
+  REQUIRE(std::chrono::steady_clock::now() - start >= 50ms);
+  auto full = brine::push<std::uint64_t>(idle, o);
+  std::uint64_t sent = 0;
+  while (sent < 100 && full.send_for(sent, 20ms))
+    ++sent;
+  REQUIRE(sent == 8);
+  REQUIRE(rx.recv_for(1s) == 0u);
+}

@@ -1,5 +1,6 @@
-// shm:// pipelines: one single-producer/single-consumer ring per (sender, receiver) pair in one
-// segment; a sender round-robins over receivers with room; waiting spins, then sleeps on a futex.
+// shm:// channels: one single-producer/single-consumer ring per (sender, receiver) pair in one
+// segment. A pipeline sender round-robins over receivers with room; a publisher writes each
+// message into every subscriber's ring. Waiting spins, then sleeps on a futex.
 
 #include <unistd.h>
 
@@ -41,9 +42,18 @@ void ring_bell(participant& p) noexcept {
   }
 }
 
-// Sleeps on `self`'s doorbell until `ready()` holds or `until` passes; returns ready().
+// Sleeps on `self`'s doorbell until `ready()` holds or `until` passes; returns ready(). With
+// `busy` (channel_options::shm_busy_poll) it polls instead of sleeping: no wake-up to wait for,
+// no system call for the peer to make, and one core kept busy.
 template <class Ready>
-bool wait_for(participant& self, deadline until, Ready ready) {
+bool wait_for(participant& self, deadline until, bool busy, Ready ready) {
+  if (busy) {
+    for (std::uint32_t i = 0;; ++i) {
+      if (ready()) return true;
+      cpu_relax();
+      if (i % 1024 == 0 && until != forever && clock::now() >= until) return ready();
+    }
+  }
   for (int i = 0; i < spin_polls; ++i) {
     if (ready()) return true;
     cpu_relax();
@@ -91,10 +101,11 @@ class shm_sender final : public transport::sender_link {
  public:
   shm_sender(transport::pattern p, const transport::endpoint& where, const channel_options& o,
              std::uint64_t fingerprint)
-      : url_(where.url()), seg_(where.address, pattern_code(p), fingerprint, shape_from(o)) {
-    if (p != transport::pattern::pipeline)
-      throw transport_error("brine: " + url_ +
-                            ": publish/subscribe over shm:// is not available yet");
+      : url_(where.url()),
+        pubsub_(p == transport::pattern::pubsub),
+        drop_(o.on_slow_subscriber == slow_subscriber::drop),
+        busy_(o.shm_busy_poll),
+        seg_(where.address, pattern_code(p), fingerprint, shape_from(o)) {
     index_ = seg_.join(side::sender);
     tails_.assign(seg_.shape().max_receivers, 0);
     head_seen_.assign(seg_.shape().max_receivers, 0);
@@ -109,7 +120,8 @@ class shm_sender final : public transport::sender_link {
 
   std::span<std::byte> prepare(std::size_t size) override {
     in_slot_.reset();
-    if (!closed_ && size <= payload()) {
+    topic_added_ = false;
+    if (!closed_ && !pubsub_ && size <= payload()) {
       // A receiver has a free slot now: the frame is encoded straight into it.
       if (std::optional<std::uint32_t> r = pick_receiver()) {
         in_slot_ = r;
@@ -121,8 +133,9 @@ class shm_sender final : public transport::sender_link {
     return staging_;
   }
 
-  bool commit(std::string_view, deadline until) override {
+  bool commit(std::string_view topic, deadline until) override {
     if (closed_) throw channel_closed("brine: send on a closed channel");
+    if (pubsub_) return publish_all(topic, until);
     if (in_slot_) {
       std::uint32_t r = *in_slot_;
       in_slot_.reset();
@@ -132,7 +145,8 @@ class shm_sender final : public transport::sender_link {
     std::optional<std::uint32_t> r;
     participant& self = seg_.sender(index_);
     for (;;) {
-      if (!wait_for(self, until, [&] { return (r = pick_receiver()).has_value(); })) return false;
+      if (!wait_for(self, until, busy_, [&] { return (r = pick_receiver()).has_value(); }))
+        return false;
       if (write_message(*r, staging_)) return true;
       // Its receiver died or left in the middle of it: the message goes again, whole.
     }
@@ -140,10 +154,12 @@ class shm_sender final : public transport::sender_link {
 
   bool wait_peers(std::size_t count, deadline until) override {
     participant& self = seg_.sender(index_);
-    return wait_for(self, until, [&] { return live_receivers() >= count; });
+    return wait_for(self, until, busy_, [&] { return live_receivers() >= count; });
   }
 
   std::string endpoint() const override { return url_; }
+
+  std::uint64_t dropped() const noexcept override { return dropped_; }
 
   // Whether a receiver that the operating system says is alive has a place.
   bool receiver_alive() const { return live_receiver() != 0; }
@@ -279,7 +295,7 @@ class shm_sender final : public transport::sender_link {
       if (room(r) == 0) {
         // A long message cannot be taken back: it waits for the receiver slot by slot.
         ring_bell(peer);
-        wait_for(self, forever, [&] { return room(r) > 0 || receiver_changed(); });
+        wait_for(self, forever, busy_, [&] { return room(r) > 0 || receiver_changed(); });
         if (receiver_changed() || room(r) == 0) return false;
       }
       std::size_t n = std::min(payload(), bytes.size() - at);
@@ -289,6 +305,62 @@ class shm_sender final : public transport::sender_link {
       at += n;
       publish(r, slot, n, flags | (at < bytes.size() ? flag_more : 0));
     } while (at < bytes.size());
+    return true;
+  }
+
+  // Publish/subscribe: the message goes into every open subscriber's ring, followed by its topic
+  // and the topic's length (u16), so that it is written once and read in place. A message that
+  // fits in a ring goes to all subscribers or (on timeout) to none: the publisher first waits
+  // until every one has room (slow_subscriber::block), or skips those that have not, counting
+  // each skip (drop). A longer message streams to each subscriber in turn.
+  bool publish_all(std::string_view topic, deadline until) {
+    if (!topic_added_) {
+      if (topic.size() > 0xffff) throw transport_error("brine: a topic longer than 65535 bytes");
+      auto n = static_cast<std::uint16_t>(topic.size());
+      const auto* t = reinterpret_cast<const std::byte*>(topic.data());
+      staging_.insert(staging_.end(), t, t + topic.size());
+      staging_.resize(staging_.size() + 2);
+      std::memcpy(staging_.data() + staging_.size() - 2, &n, 2);
+      topic_added_ = true;
+    }
+    const std::uint64_t slots = seg_.shape().slots;
+    const std::uint64_t need =
+        std::min(slots, std::max<std::uint64_t>(1, (staging_.size() + payload() - 1) / payload()));
+    if (!drop_) {
+      participant& self = seg_.sender(index_);
+      if (!wait_for(self, until, busy_, [&] { return all_have_room(need); })) return false;
+    }
+    for (std::uint32_t r = 0; r < seg_.shape().max_receivers; ++r) {
+      if (!is_open(seg_.receiver(r))) continue;
+      if (room(r) < need && room_now(r) < need) {
+        ++dropped_;  // drop mode (block mode waited for room, and room only grows)
+        continue;
+      }
+      write_message(r, staging_);  // false: that subscriber went meanwhile
+    }
+    topic_added_ = false;
+    staging_.clear();
+    return true;
+  }
+
+  // Whether every open subscriber's ring has `need` free slots. A subscriber without room that
+  // the operating system says is dead (asked at most every liveness_every) loses its place.
+  bool all_have_room(std::uint64_t need) {
+    bool ask_os = false;
+    for (std::uint32_t r = 0; r < seg_.shape().max_receivers; ++r) {
+      participant& p = seg_.receiver(r);
+      if (!is_open(p) || room(r) >= need || room_now(r) >= need) continue;
+      if (!ask_os) {
+        auto now = clock::now();
+        if (now - last_liveness_ < liveness_every) return false;
+        last_liveness_ = now;
+        ask_os = true;
+      }
+      std::uint32_t owner = p.owner.load(std::memory_order_acquire);
+      if (owner != 0 && process_id{owner, p.start_time.load()}.alive()) return false;
+      p.state.store(3, std::memory_order_release);
+      p.owner.compare_exchange_strong(owner, 0, std::memory_order_acq_rel);
+    }
     return true;
   }
 
@@ -306,9 +378,14 @@ class shm_sender final : public transport::sender_link {
   }
 
   std::string url_;
+  bool pubsub_;
+  bool drop_;
+  bool busy_;
   segment seg_;
   std::uint32_t index_ = 0;
   std::uint32_t next_ = 0;
+  std::uint64_t dropped_ = 0;
+  bool topic_added_ = false;  // publish_all() appended the topic to staging_
   std::vector<std::uint64_t> tails_;
   std::vector<std::uint64_t> head_seen_;  // each receiver's head, as last read
   std::vector<std::byte> staging_;
@@ -325,17 +402,23 @@ class shm_receiver final : public transport::receiver_link {
       : url_(where.url()),
         expect_(std::max<std::size_t>(1, o.expect_senders)),
         max_frame_(o.decode_limits.max_frame),
+        pubsub_(p == transport::pattern::pubsub),
+        busy_(o.shm_busy_poll),
+        topics_(pubsub_ ? o.topics : std::vector<std::string>{}),
         seg_(where.address, pattern_code(p), fingerprint, shape_from(o)) {
-    if (p != transport::pattern::pipeline)
-      throw transport_error("brine: " + url_ +
-                            ": publish/subscribe over shm:// is not available yet");
-    index_ = seg_.join(side::receiver);
+    // A subscriber taking a dead one's place starts after what was queued for that one: it
+    // gets what is published after it joined. Publishers leave its place alone until it opens.
+    index_ = seg_.join(side::receiver, /*open=*/!pubsub_);
     std::uint32_t n = seg_.shape().max_senders;
     heads_.assign(n, 0);
     tail_seen_.assign(n, 0);
     partial_.resize(n);
-    for (std::uint32_t s = 0; s < n; ++s)
-      heads_[s] = seg_.ring(s, index_).head.load(std::memory_order_acquire);
+    for (std::uint32_t s = 0; s < n; ++s) {
+      ring_header& ring = seg_.ring(s, index_);
+      if (pubsub_) ring.head.store(ring.tail.load(std::memory_order_acquire));
+      heads_[s] = ring.head.load(std::memory_order_acquire);
+    }
+    if (pubsub_) seg_.open(side::receiver, index_);
   }
   ~shm_receiver() override { close(); }
 
@@ -347,16 +430,18 @@ class shm_receiver final : public transport::receiver_link {
     std::optional<std::span<const std::byte>> got;
     bool over = false;
     bool woken = false;
-    bool ok = wait_for(self, until, [&] {
-      got = poll();
-      if (got) return true;
+    bool ok = wait_for(self, until, busy_, [&] {
+      while ((got = poll())) {
+        if (!pubsub_ || split_topic(*got)) return true;
+        release_pending();  // a topic this subscriber did not ask for
+      }
       if (woken_.load(std::memory_order_relaxed) && woken_.exchange(false)) return woken = true;
       over = stream_over();
       return over;
     });
     if (got) {
       out.frame = *got;
-      out.topic = {};
+      out.topic = pubsub_ ? topic_ : std::string_view{};
       return transport::recv_status::frame;
     }
     if (woken) return transport::recv_status::timeout;
@@ -392,6 +477,23 @@ class shm_receiver final : public transport::receiver_link {
 
  private:
   std::size_t payload() const { return seg_.shape().slot_size - slot_header_size; }
+
+  // A published message: the frame, its topic, the topic's length (u16). Cuts `message` down to
+  // the frame and keeps the topic in topic_; returns whether a subscribed prefix matches it.
+  bool split_topic(std::span<const std::byte>& message) {
+    std::uint16_t n = 0;
+    if (message.size() >= 2) std::memcpy(&n, message.data() + message.size() - 2, 2);
+    if (message.size() < 2 + std::size_t{n}) {
+      release_pending();
+      throw decode_error("a shm:// published message without its topic (not sent by brine?)", 0);
+    }
+    std::size_t frame = message.size() - 2 - n;
+    topic_ = {reinterpret_cast<const char*>(message.data()) + frame, n};
+    message = message.first(frame);
+    if (topics_.empty()) return true;
+    return std::any_of(topics_.begin(), topics_.end(),
+                       [&](const std::string& t) { return topic_.starts_with(t); });
+  }
 
   // Gives back the slot of the frame returned last (its view was valid until now).
   void release_pending() noexcept {
@@ -488,6 +590,10 @@ class shm_receiver final : public transport::receiver_link {
   std::string url_;
   std::size_t expect_;
   std::size_t max_frame_;
+  bool pubsub_;
+  bool busy_;
+  std::vector<std::string> topics_;  // subscribed prefixes (empty: all)
+  std::string_view topic_;           // of the frame returned last, in the slot or assembled_
   segment seg_;
   std::uint32_t index_ = 0;
   std::uint32_t next_ = 0;

@@ -247,7 +247,7 @@ std::byte* segment::slot(std::uint32_t s, std::uint32_t r, std::uint32_t i) cons
          std::size_t{i} * shape_.slot_size;
 }
 
-std::uint32_t segment::join(side s) {
+std::uint32_t segment::join(side s, bool open) {
   process_id me = process_id::self();
   std::uint32_t n = s == side::sender ? shape_.max_senders : shape_.max_receivers;
   // A receiver first takes the place of a dead one, inheriting the messages queued toward it;
@@ -264,13 +264,18 @@ std::uint32_t segment::join(side s) {
       p.start_time.store(me.start_time, std::memory_order_relaxed);
       p.generation.fetch_add(1, std::memory_order_relaxed);
       p.sleeping.store(0, std::memory_order_relaxed);
-      p.state.store(2, std::memory_order_release);
+      p.state.store(open ? 2 : 1, std::memory_order_release);
       if (s == side::sender) header_->senders_ever.fetch_add(1, std::memory_order_acq_rel);
       return i;
     }
   }
   throw transport_error("brine: shm segment " + os_name_ + ": all " + std::to_string(n) +
                         (s == side::sender ? " sender" : " receiver") + " places are taken");
+}
+
+void segment::open(side s, std::uint32_t index) noexcept {
+  participant& p = s == side::sender ? sender(index) : receiver(index);
+  p.state.store(2, std::memory_order_release);
 }
 
 void segment::leave(side s, std::uint32_t index) noexcept {

@@ -118,7 +118,10 @@ class segment {
   segment_header& header() const noexcept { return *header_; }
 
   /// Takes a free (or dead) participant slot of `s`; returns its index. Throws when full.
-  std::uint32_t join(side s);
+  /// With `open` false the place stays `joining` (peers leave it alone) until open() is called.
+  std::uint32_t join(side s, bool open = true);
+  /// Opens a place joined with `open` false.
+  void open(side s, std::uint32_t index) noexcept;
   /// Marks a participant closed (clean end of stream) and frees it.
   void leave(side s, std::uint32_t index) noexcept;
 

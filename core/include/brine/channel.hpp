@@ -71,12 +71,19 @@ class sender {
 
   /// Ends the stream: receivers see its end after every message sent before. Never blocks.
   void close() noexcept {
-    if (link_) link_->close();
+    if (link_) {
+      link_->close();
+      dropped_at_close_ = link_->dropped();
+    }
     link_.reset();
   }
 
   /// Whether close() was called.
   bool closed() const noexcept { return !link_; }
+
+  /// Publish with slow_subscriber::drop: how many times a message was skipped for a subscriber
+  /// whose queue was full. Counted over shm://; ZeroMQ drops without telling, so 0 there.
+  std::uint64_t dropped() const noexcept { return link_ ? link_->dropped() : dropped_at_close_; }
 
   /// The bound address (the real port for "tcp://host:*"), else the first URL.
   std::string endpoint() const { return link_ ? link_->endpoint() : std::string(); }
@@ -98,6 +105,7 @@ class sender {
 
   transport::pattern pattern_;
   std::unique_ptr<transport::sender_link> link_;
+  std::uint64_t dropped_at_close_ = 0;
 };
 
 /// The receiving end of a channel of T. Made by brine::pull or brine::subscribe.

@@ -49,6 +49,10 @@ struct channel_options {
   /// 4 KiB, mapped sparse: memory is used only by the messages in flight.
   std::uint32_t shm_senders = 8;
   std::uint32_t shm_receivers = 8;
+  /// shm:// only: waiting polls the rings without ever sleeping, for the lowest latency (a
+  /// wake-up from sleep costs tens of microseconds on a virtual machine), at the price of a
+  /// core kept busy by each waiting sender or receiver. Off: a short spin, then a futex sleep.
+  bool shm_busy_poll = false;
   /// Limits applied when decoding received messages.
   limits decode_limits{};
 };

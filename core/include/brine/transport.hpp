@@ -71,6 +71,10 @@ class sender_link {
   /// The address bound (with the port a "tcp://host:*" URL was given), or the first URL.
   virtual std::string endpoint() const = 0;
 
+  /// Messages a publisher skipped for a full subscriber (slow_subscriber::drop), one per
+  /// message and subscriber, where the transport can tell (0 otherwise).
+  virtual std::uint64_t dropped() const noexcept { return 0; }
+
   /// Ends the stream for this sender: receivers see its end after its last message.
   /// Never blocks; messages still queued get channel_options::linger to leave the process.
   virtual void close() noexcept = 0;
