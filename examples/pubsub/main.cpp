@@ -4,6 +4,7 @@
 //   pubsub            publishes 50,000 ticks, starting both subscribers first; the fast one
 //                     must get every tick, the slow one misses some of its two symbols
 //   pubsub --block    the publisher waits for the slow subscriber instead of dropping its ticks
+//   pubsub --shm      as the first, over shared memory (shm://) instead of a Unix socket
 
 #include <brine/brine.hpp>
 
@@ -86,11 +87,20 @@ pid_t start_subscriber(const std::string& kind, const std::string& url, std::uin
 int main(int argc, char** argv) {
   if (argc == 5 && std::string(argv[1]) == "--subscriber")
     return subscribe(argv[2], argv[3], std::stoull(argv[4]));
-  const bool block = argc > 1 && std::string(argv[1]) == "--block";
+  const std::string mode = argc > 1 ? argv[1] : "";
+  const bool block = mode == "--block";
   const std::uint64_t count = block ? 20'000 : 50'000;  // a multiple of the symbols
 
-  const std::string url = "ipc:///tmp/brine-ticks-" + std::to_string(::getpid()) + ".sock";
   brine::channel_options opts;
+  std::string url = "ipc:///tmp/brine-ticks-" + std::to_string(::getpid()) + ".sock";
+  if (mode == "--shm") {
+    url = "shm://brine-ticks-" + std::to_string(::getpid());
+    // The publisher makes the segment, so its options size the queues: one publisher, two
+    // subscribers, 16384 ticks of slack each (memory is used only by the ticks in flight).
+    opts.shm_senders = 1;
+    opts.shm_receivers = 2;
+    opts.high_water_mark = 16'384;
+  }
   // Market data: a subscriber that falls behind misses ticks instead of holding everyone back.
   if (!block) opts.on_slow_subscriber = brine::slow_subscriber::drop;
   auto pub = brine::publish<tick>(url, opts);  // binds
@@ -124,9 +134,13 @@ int main(int argc, char** argv) {
     if (i % 100 == 99) std::this_thread::sleep_for(1ms);  // bursts, as markets come
   }
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  pub.close();  // end of stream for both subscribers
+  std::uint64_t dropped = pub.dropped();  // counted over shm:// only
+  pub.close();                            // end of stream for both subscribers
   std::printf("  published in %.2f s (%.0f ticks/s)\n", seconds,
               static_cast<double>(count) / seconds);
+  if (mode == "--shm")
+    std::printf("  skipped for a full subscriber: %llu ticks\n",
+                static_cast<unsigned long long>(dropped));
   std::fflush(stdout);
 
   int ok = 0;
