@@ -4,11 +4,14 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <numeric>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "../channel/channel_test_util.hpp"
@@ -298,4 +301,44 @@ TEST_CASE("shm: with busy polling messages flow the same and timeouts still hold
     ++sent;
   REQUIRE(sent == 8);
   REQUIRE(rx.recv_for(1s) == 0u);
+}
+
+TEST_CASE("shm: a live receiver takes over the queue of one that died", "[shm][process]") {
+  std::string url = shm_url("orphans");
+  std::string results = test::ipc_url("shm-orphans");
+  brine::channel_options o;
+  o.high_water_mark = 16;
+  auto back = brine::pull<std::vector<std::uint64_t>>(results);
+  // One receiver takes a message, says which, and stops reading; the other reads everything.
+  pid_t stuck = test::spawn([&] {
+    auto rx = brine::pull<std::uint64_t>(url, o);
+    brine::push<std::vector<std::uint64_t>>(results).send({rx.recv()});
+    std::this_thread::sleep_for(60s);  // killed long before this ends
+  });
+  pid_t reader = test::spawn([&] {
+    auto rx = brine::pull<std::uint64_t>(url, o);
+    std::vector<std::uint64_t> got;
+    for (std::uint64_t v : rx)
+      got.push_back(v);
+    brine::push<std::vector<std::uint64_t>>(results).send(got);
+  });
+  auto tx = brine::push<std::uint64_t>(url, o);
+  REQUIRE(tx.wait_peers(2, 20s));
+  for (std::uint64_t i = 0; i < 200; ++i)
+    REQUIRE(tx.send_for(i, 20s));
+  auto taken = back.recv_for(20s);  // what the stuck one took
+  REQUIRE(taken);
+  REQUIRE(taken->size() == 1);
+  ::kill(stuck, SIGKILL);
+  REQUIRE(test::wait_child(stuck) == 128 + SIGKILL);
+  tx.close();
+  // The reader gets every other message: its own and those queued for the dead one.
+  auto got = back.recv_for(60s);
+  REQUIRE(got);
+  std::sort(got->begin(), got->end());
+  std::vector<std::uint64_t> rest(200);
+  std::iota(rest.begin(), rest.end(), 0);
+  rest.erase(rest.begin() + static_cast<std::ptrdiff_t>(taken->front()));
+  REQUIRE(*got == rest);
+  REQUIRE(test::wait_child(reader) == 0);
 }

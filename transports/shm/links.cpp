@@ -409,15 +409,13 @@ class shm_receiver final : public transport::receiver_link {
     // A subscriber taking a dead one's place starts after what was queued for that one: it
     // gets what is published after it joined. Publishers leave its place alone until it opens.
     index_ = seg_.join(side::receiver, /*open=*/!pubsub_);
-    std::uint32_t n = seg_.shape().max_senders;
-    heads_.assign(n, 0);
-    tail_seen_.assign(n, 0);
-    partial_.resize(n);
-    for (std::uint32_t s = 0; s < n; ++s) {
-      ring_header& ring = seg_.ring(s, index_);
-      if (pubsub_) ring.head.store(ring.tail.load(std::memory_order_acquire));
-      heads_[s] = ring.head.load(std::memory_order_acquire);
+    if (pubsub_) {
+      for (std::uint32_t s = 0; s < seg_.shape().max_senders; ++s) {
+        ring_header& ring = seg_.ring(s, index_);
+        ring.head.store(ring.tail.load(std::memory_order_acquire));
+      }
     }
+    places_.push_back(place_state(index_));
     if (pubsub_) seg_.open(side::receiver, index_);
   }
   ~shm_receiver() override { close(); }
@@ -436,7 +434,13 @@ class shm_receiver final : public transport::receiver_link {
         release_pending();  // a topic this subscriber did not ask for
       }
       if (woken_.load(std::memory_order_relaxed) && woken_.exchange(false)) return woken = true;
+      if (!pubsub_ && adopt_orphans(false) && (got = poll())) return true;
       over = stream_over();
+      // Before the end, a last look for messages orphaned by a receiver that died meanwhile.
+      if (over && !pubsub_ && adopt_orphans(true)) {
+        over = false;
+        if ((got = poll())) return true;
+      }
       return over;
     });
     if (got) {
@@ -469,7 +473,8 @@ class shm_receiver final : public transport::receiver_link {
     if (closed_) return;
     closed_ = true;
     release_pending();
-    seg_.leave(side::receiver, index_);
+    for (const place& pl : places_)
+      seg_.leave(side::receiver, pl.index);
     for (std::uint32_t s = 0; s < seg_.shape().max_senders; ++s)
       ring_bell(seg_.sender(s));
     seg_.unlink_if_unused();
@@ -495,43 +500,73 @@ class shm_receiver final : public transport::receiver_link {
                        [&](const std::string& t) { return topic_.starts_with(t); });
   }
 
+  // A receiver place this receiver reads: its own, or one it adopted (see adopt_orphans), with
+  // its read position in each sender's ring.
+  struct place {
+    std::uint32_t index;
+    std::vector<std::uint64_t> heads;
+    std::vector<std::uint64_t> tail_seen;  // each sender's tail, as last read
+    std::vector<std::vector<std::byte>> partial;
+  };
+
+  place place_state(std::uint32_t index) const {
+    std::uint32_t n = seg_.shape().max_senders;
+    place pl{index, std::vector<std::uint64_t>(n), std::vector<std::uint64_t>(n),
+             std::vector<std::vector<std::byte>>(n)};
+    for (std::uint32_t s = 0; s < n; ++s)
+      pl.heads[s] = seg_.ring(s, index).head.load(std::memory_order_acquire);
+    return pl;
+  }
+
   // Gives back the slot of the frame returned last (its view was valid until now).
   void release_pending() noexcept {
     if (!pending_) return;
-    std::uint32_t s = *pending_;
+    auto [k, s] = *pending_;
     pending_.reset();
-    seg_.ring(s, index_).head.store(++heads_[s], std::memory_order_release);
+    consume(places_[k], s);
+  }
+
+  // Moves past the slot at the head of `s`'s ring.
+  void consume(place& pl, std::uint32_t s) noexcept {
+    seg_.ring(s, pl.index).head.store(++pl.heads[s], std::memory_order_release);
     ring_bell(seg_.sender(s));
   }
 
   // The sender's tail is read again only when the last value read has been consumed.
-  std::uint64_t available(std::uint32_t s) {
-    if (tail_seen_[s] > heads_[s]) return tail_seen_[s] - heads_[s];
-    std::uint64_t tail = seg_.ring(s, index_).tail.load(std::memory_order_acquire);
-    if (tail < heads_[s] || tail - heads_[s] > seg_.shape().slots)
+  std::uint64_t available(place& pl, std::uint32_t s) {
+    if (pl.tail_seen[s] > pl.heads[s]) return pl.tail_seen[s] - pl.heads[s];
+    std::uint64_t tail = seg_.ring(s, pl.index).tail.load(std::memory_order_acquire);
+    if (tail < pl.heads[s] || tail - pl.heads[s] > seg_.shape().slots)
       throw transport_error("brine: " + url_ + ": corrupt ring (writer position out of range)");
-    tail_seen_[s] = tail;
-    return tail - heads_[s];
+    pl.tail_seen[s] = tail;
+    return tail - pl.heads[s];
   }
 
-  // The next whole frame from any sender, round robin; nullopt if none is complete.
+  // The next whole frame from any sender, round robin, from this receiver's own place first;
+  // nullopt if none is complete.
   std::optional<std::span<const std::byte>> poll() {
+    for (std::size_t k = 0; k < places_.size(); ++k)
+      if (auto got = poll(k)) return got;
+    return std::nullopt;
+  }
+
+  std::optional<std::span<const std::byte>> poll(std::size_t k) {
+    place& pl = places_[k];
     std::uint32_t n = seg_.shape().max_senders;
-    for (std::uint32_t k = 0; k < n; ++k) {
-      std::uint32_t s = (next_ + k) % n;
-      while (available(s) > 0) {
-        const std::byte* slot =
-            seg_.slot(s, index_, static_cast<std::uint32_t>(heads_[s] & (seg_.shape().slots - 1)));
+    for (std::uint32_t j = 0; j < n; ++j) {
+      std::uint32_t s = (next_ + j) % n;
+      while (available(pl, s) > 0) {
+        const std::byte* slot = seg_.slot(
+            s, pl.index, static_cast<std::uint32_t>(pl.heads[s] & (seg_.shape().slots - 1)));
         slot_header h;
         std::memcpy(&h, slot, sizeof h);
         if (h.size > payload() || (h.flags & ~(flag_more | flag_continued)) != 0)
           throw transport_error("brine: " + url_ + ": corrupt slot header");
-        std::vector<std::byte>& part = partial_[s];
+        std::vector<std::byte>& part = pl.partial[s];
         if ((h.flags & flag_continued) != 0 && part.empty()) {
           // The rest of a message whose beginning this receiver never saw: a receiver that died
           // in this place read it, or it was too long (decode_error below). Skipped.
-          seg_.ring(s, index_).head.store(++heads_[s], std::memory_order_release);
-          ring_bell(seg_.sender(s));
+          consume(pl, s);
           continue;
         }
         // A message's first piece while another is unfinished: the unfinished one was abandoned
@@ -540,7 +575,7 @@ class shm_receiver final : public transport::receiver_link {
         if ((h.flags & flag_continued) == 0) part.clear();
         if (h.flags == 0 && part.empty()) {
           // The common case: the whole frame in one slot, decoded in place.
-          pending_ = s;
+          pending_ = {static_cast<std::uint32_t>(k), s};
           next_ = (s + 1) % n;
           return std::span<const std::byte>(slot + slot_header_size, h.size);
         }
@@ -549,8 +584,7 @@ class shm_receiver final : public transport::receiver_link {
           throw decode_error("a message longer than limits::max_frame", 0);
         }
         part.insert(part.end(), slot + slot_header_size, slot + slot_header_size + h.size);
-        seg_.ring(s, index_).head.store(++heads_[s], std::memory_order_release);
-        ring_bell(seg_.sender(s));
+        consume(pl, s);
         if ((h.flags & flag_more) == 0) {
           assembled_.swap(part);
           part.clear();
@@ -560,6 +594,43 @@ class shm_receiver final : public transport::receiver_link {
       }
     }
     return std::nullopt;
+  }
+
+  // A pipeline's messages queued toward a receiver that died, or that closed without reading
+  // them, are read by a live receiver rather than left for one that may never join: when this
+  // receiver has nothing to read, at most every liveness_every, it takes over such a place
+  // (atomically: one taker only) in state `joining`, which senders leave alone, and reads its
+  // rings along with its own until it closes; also, unasked, before it ends its stream. Returns
+  // whether it took a place.
+  bool adopt_orphans(bool now_or_never) {
+    auto now = clock::now();
+    if (!now_or_never && now - last_adoption_ < liveness_every) return false;
+    last_adoption_ = now;
+    bool took = false;
+    process_id me = process_id::self();
+    for (std::uint32_t r = 0; r < seg_.shape().max_receivers; ++r) {
+      if (std::any_of(places_.begin(), places_.end(),
+                      [&](const place& pl) { return pl.index == r; }))
+        continue;
+      participant& p = seg_.receiver(r);
+      std::uint32_t owner = p.owner.load(std::memory_order_acquire);
+      if (owner != 0 && process_id{owner, p.start_time.load()}.alive()) continue;
+      bool queued = false;
+      for (std::uint32_t s = 0; s < seg_.shape().max_senders && !queued; ++s) {
+        ring_header& ring = seg_.ring(s, r);
+        queued =
+            ring.tail.load(std::memory_order_acquire) != ring.head.load(std::memory_order_acquire);
+      }
+      if (!queued) continue;
+      if (!p.owner.compare_exchange_strong(owner, me.pid, std::memory_order_acq_rel)) continue;
+      p.start_time.store(me.start_time, std::memory_order_relaxed);
+      p.generation.fetch_add(1, std::memory_order_acq_rel);
+      p.sleeping.store(0, std::memory_order_relaxed);
+      p.state.store(1, std::memory_order_release);
+      places_.push_back(place_state(r));
+      took = true;
+    }
+    return took;
   }
 
   // Every sender that joined has gone (closed, or died) and nothing of theirs is left to read.
@@ -580,8 +651,10 @@ class shm_receiver final : public transport::receiver_link {
         }
         if (process_id{owner, p.start_time.load()}.alive()) return false;
       }
-      if (available(s) > 0) return false;
-      partial_[s].clear();  // a message its dead sender never finished
+      for (place& pl : places_) {
+        if (available(pl, s) > 0) return false;
+        pl.partial[s].clear();  // a message its dead sender never finished
+      }
     }
     return true;
   }
@@ -595,14 +668,13 @@ class shm_receiver final : public transport::receiver_link {
   std::vector<std::string> topics_;  // subscribed prefixes (empty: all)
   std::string_view topic_;           // of the frame returned last, in the slot or assembled_
   segment seg_;
-  std::uint32_t index_ = 0;
+  std::uint32_t index_ = 0;  // this receiver's own place
   std::uint32_t next_ = 0;
-  std::vector<std::uint64_t> heads_;
-  std::vector<std::uint64_t> tail_seen_;  // each sender's tail, as last read
-  std::vector<std::vector<std::byte>> partial_;
+  std::vector<place> places_;  // its own first, then those it adopted
   std::vector<std::byte> assembled_;
-  std::optional<std::uint32_t> pending_;
+  std::optional<std::pair<std::uint32_t, std::uint32_t>> pending_;  // (place, sender) of a slot
   clock::time_point last_liveness_{};
+  clock::time_point last_adoption_{};
   bool ended_ = false;
   bool closed_ = false;
 };
