@@ -271,7 +271,6 @@ TEST_CASE("shm: with busy polling messages flow the same and timeouts still hold
   brine::channel_options o;
   o.shm_busy_poll = true;
   o.high_water_mark = 8;
-  auto back = brine::pull<std::uint64_t>(results);
   pid_t kid = test::spawn([&] {
     auto rx = brine::pull<item>(url, o);
     std::uint64_t next = 0;
@@ -281,6 +280,7 @@ TEST_CASE("shm: with busy polling messages flow the same and timeouts still hold
     }
     brine::push<std::uint64_t>(results).send(next);
   });
+  auto back = brine::pull<std::uint64_t>(results);
   auto tx = brine::push<item>(url, o);
   REQUIRE(tx.wait_peers(1, 20s));
   for (std::uint64_t i = 0; i < 5000; ++i)
@@ -308,7 +308,6 @@ TEST_CASE("shm: a live receiver takes over the queue of one that died", "[shm][p
   std::string results = test::ipc_url("shm-orphans");
   brine::channel_options o;
   o.high_water_mark = 16;
-  auto back = brine::pull<std::vector<std::uint64_t>>(results);
   // One receiver takes a message, says which, and stops reading; the other reads everything.
   pid_t stuck = test::spawn([&] {
     auto rx = brine::pull<std::uint64_t>(url, o);
@@ -322,6 +321,7 @@ TEST_CASE("shm: a live receiver takes over the queue of one that died", "[shm][p
       got.push_back(v);
     brine::push<std::vector<std::uint64_t>>(results).send(got);
   });
+  auto back = brine::pull<std::vector<std::uint64_t>>(results);  // threads only after the forks
   auto tx = brine::push<std::uint64_t>(url, o);
   REQUIRE(tx.wait_peers(2, 20s));
   for (std::uint64_t i = 0; i < 200; ++i)

@@ -47,8 +47,7 @@ TEST_CASE("shm pubsub: two subscriber processes get every message, in order, the
   std::string url = shm_url("all");
   std::string results = test::ipc_url("shm-ps-all");
   constexpr std::uint64_t count = 3000;
-  auto back = brine::pull<std::uint64_t>(results);
-  std::vector<pid_t> kids;
+  std::vector<pid_t> kids;  // forked before this process has threads (ZeroMQ's)
   for (int k = 0; k < 2; ++k) {
     kids.push_back(test::spawn([&] {
       auto sub = brine::subscribe<tick>(url);
@@ -60,6 +59,7 @@ TEST_CASE("shm pubsub: two subscriber processes get every message, in order, the
       brine::push<std::uint64_t>(results).send(next);
     }));
   }
+  auto back = brine::pull<std::uint64_t>(results);
   auto pub = brine::publish<tick>(url);
   REQUIRE(pub.wait_peers(2, 20s));
   for (std::uint64_t i = 0; i < count; ++i)
@@ -125,7 +125,6 @@ TEST_CASE("shm pubsub: a slow subscriber process holds the publisher back and lo
   std::string results = test::ipc_url("shm-ps-slow");
   brine::channel_options o;
   o.high_water_mark = 8;
-  auto back = brine::pull<std::uint64_t>(results);
   pid_t kid = test::spawn([&] {
     auto sub = brine::subscribe<tick>(url, o);
     std::uint64_t next = 0;
@@ -136,6 +135,7 @@ TEST_CASE("shm pubsub: a slow subscriber process holds the publisher back and lo
     }
     brine::push<std::uint64_t>(results).send(next);
   });
+  auto back = brine::pull<std::uint64_t>(results);
   auto pub = brine::publish<tick>(url, o);
   auto fast = brine::subscribe<tick>(url, o);  // this one reads only at the end
   REQUIRE(pub.wait_peers(2, 20s));
@@ -269,7 +269,6 @@ TEST_CASE("shm pubsub: messages longer than a whole ring reach every subscriber"
   std::string results = test::ipc_url("shm-ps-long");
   brine::channel_options o;
   o.high_water_mark = 4;  // a ring holds 16 KiB; messages up to 1 MiB stream through it
-  auto back = brine::pull<std::uint64_t>(results);
   pid_t kid = test::spawn([&] {
     auto sub = brine::subscribe<std::vector<std::uint32_t>>(url, o);
     std::uint64_t sum = 0;
@@ -278,6 +277,7 @@ TEST_CASE("shm pubsub: messages longer than a whole ring reach every subscriber"
         sum += x;
     brine::push<std::uint64_t>(results).send(sum);
   });
+  auto back = brine::pull<std::uint64_t>(results);
   auto pub = brine::publish<std::vector<std::uint32_t>>(url, o);
   auto local = brine::subscribe<std::vector<std::uint32_t>>(url, o);
   REQUIRE(pub.wait_peers(2, 20s));
