@@ -151,6 +151,7 @@ def series(channels, shm):
     s = []
     if shm:
         s += [("brine shm://", shm, "brine", "o-"),
+              ("brine shm:// busy-poll", shm, "brine-busy", "o:"),
               ("floor (spin, one cache line)", shm, "floor", "k:"),
               ("floor+copy", shm, "floor+copy", "k--"),
               ("Boost message_queue", shm, "boost-mq", "s-"),
@@ -203,9 +204,9 @@ def transport_section(channels, shm, out_dir):
                 rtt = shm.value(case, impl, "rtt_median_us")
                 tp = shm.value(case, impl, "msgs_per_s")
                 rows.append([case, impl, fmt(rtt), fmt(shm.value(case, impl, "rtt_p99_us")),
-                             ratio(rtt, b_rtt) if impl != "brine" else "",
+                             ratio(rtt, b_rtt) if not impl.startswith("brine") else "",
                              fmt(tp), fmt(shm.value(case, impl, "MB_per_s")),
-                             ratio(b_tp, tp) if impl != "brine" else ""])
+                             ratio(b_tp, tp) if not impl.startswith("brine") else ""])
         md.append(table(["size", "impl", "RTT median µs", "RTT p99 µs", "brine ahead by",
                          "msg/s", "MB/s", "brine ahead by"], rows))
         idle = [[impl, fmt(shm.value("idle", impl, "idle_cpu_percent")),
