@@ -257,7 +257,7 @@ def rpc_section(r, out_dir):
             if v is None:
                 continue
             rows.append([case, impl, fmt(v / 1000), fmt((r.value(case, impl, "round_trip_p99_ns") or 0) / 1000),
-                         ratio(v, base) if impl != "brine shm" else ""])
+                         ratio(v, base) if not impl.startswith("brine shm") else ""])
     md.append(table(["call", "implementation", "median µs", "p99 µs", "brine shm ahead by"], rows))
     calls = [[impl, fmt(r.value("add", impl, "calls_per_s"))]
              for impl in r.impls("add") if r.value("add", impl, "calls_per_s")]

@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -51,8 +52,8 @@ std::string ipc(const std::string& what) {
   return "ipc:///tmp/brine-bench-rpc-" + std::to_string(::getpid()) + "-" + what + ".sock";
 }
 
-void brine_server(const std::string& url) {
-  brine::server srv(url);
+void brine_server(const std::string& url, brine::rpc_options opts = {}) {
+  brine::server srv(url, opts);
   srv.handle("add", [](int a, int b) { return a + b; });
   srv.handle("size", [](const std::vector<std::byte>& v) { return v.size(); });
   srv.handle("stop", [&srv] { srv.stop(); });
@@ -178,6 +179,19 @@ int main(int argc, char** argv) {
   pid_t brine_pid = spawn([&] { brine_server(brine_url); });
   pid_t shm_pid = spawn([&] { brine_server(shm_url); });
   pid_t zmq_pid = spawn([&] { zmq_server(zmq_url); });
+  // The busy-polling server would keep a core busy through every other measurement: it waits,
+  // asleep on a pipe, until its own turn comes.
+  brine::rpc_options busy;
+  busy.channel.shm_busy_poll = true;
+  std::string busy_url = shm_url + "-busy";
+  int go[2];
+  if (::pipe(go) != 0) throw std::runtime_error("pipe failed");
+  pid_t busy_pid = spawn([&] {
+    ::close(go[1]);
+    char c;
+    if (::read(go[0], &c, 1) == 1) brine_server(busy_url, busy);
+  });
+  ::close(go[0]);
 
   if (cfg.wants("latency")) {
     std::vector<std::byte> payload(big, std::byte{7});
@@ -187,6 +201,15 @@ int main(int argc, char** argv) {
           {"add", "brine shm", bb::measure([&] { return shm.call<int>("add", 2, 3); }, m)});
       rows.push_back({"64KiB", "brine shm",
                       bb::measure([&] { return shm.call<std::size_t>("size", payload); }, m)});
+    }
+    {
+      if (::write(go[1], "g", 1) != 1) throw std::runtime_error("pipe write failed");
+      brine::client shm(busy_url, busy);
+      rows.push_back({"add", "brine shm busy-poll",
+                      bb::measure([&] { return shm.call<int>("add", 2, 3); }, m)});
+      rows.push_back({"64KiB", "brine shm busy-poll",
+                      bb::measure([&] { return shm.call<std::size_t>("size", payload); }, m)});
+      shm.call("stop");
     }
     brine::client cli(brine_url);
     rows.push_back(
@@ -249,6 +272,8 @@ int main(int argc, char** argv) {
   }
   for (const std::string& url : {brine_url, shm_url})  // a clean exit removes its segments
     brine::client(url).call("stop");
+  ::close(go[1]);  // the busy server, if it never ran, ends here
+  ::waitpid(busy_pid, nullptr, 0);
   ::waitpid(brine_pid, nullptr, 0);
   ::waitpid(shm_pid, nullptr, 0);
   finish(zmq_pid);
