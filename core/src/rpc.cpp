@@ -171,7 +171,8 @@ struct server::impl {
       return;  // not a brine request: there is no id to answer to
     }
     auto& [id, args_fp, result_fp, timeout_ms, name] = head;
-    auto send = [&](std::vector<std::byte> bytes) { queue_reply(client, std::move(bytes)); };
+    // take() runs in the thread that owns the link.
+    auto send = [&](std::vector<std::byte> bytes) { reply_now(client, std::move(bytes)); };
     if (name == r::methods_method) {
       std::vector<std::byte> out = r::make_reply(id, r::status::ok, {}, {});
       dumps_append(list(), out);
@@ -200,6 +201,26 @@ struct server::impl {
   void queue_reply(const std::string& client, std::vector<std::byte> bytes) {
     std::lock_guard lock(mutex);
     replies.push_back({client, std::move(bytes)});
+  }
+
+  // In the thread that owns the link: sends a reply at once if no older one waits and the
+  // transport takes it without waiting, else queues it for flush().
+  void reply_now(const std::string& client, std::vector<std::byte> bytes) {
+    {
+      std::lock_guard lock(mutex);
+      if (!replies.empty()) {
+        replies.push_back({client, std::move(bytes)});
+        return;
+      }
+    }
+    try {
+      std::span<std::byte> buf = link->prepare(bytes.size());
+      std::copy(bytes.begin(), bytes.end(), buf.begin());
+      if (link->reply(client, transport::deadline{})) return;
+    } catch (const brine::error&) {
+      return;  // this client's way back is broken: its reply is dropped (as in flush)
+    }
+    queue_reply(client, std::move(bytes));
   }
 
   // Sends queued replies while the transport takes them without waiting (or until `until`).

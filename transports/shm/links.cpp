@@ -818,16 +818,16 @@ class shm_server final : public transport::server_link {
   }
 
   bool reply(std::string_view client, deadline until) override {
-    std::string name(client);
-    if (name.rfind("rpc.", 0) != 0 || name.find('/') != std::string::npos)
+    if (!client.starts_with("rpc.") || client.find('/') != std::string_view::npos)
       return true;  // not a reply address brine makes: nobody to answer
-    auto it = senders_.find(name);
+    auto it = senders_.find(client);
     if (it == senders_.end()) {
       prune();
+      std::string name(client);
       auto s = std::make_unique<shm_sender>(transport::pattern::pipeline, shm_at(name),
                                             reply_options(opts_), 0);
       if (!s->receiver_alive()) return true;  // the client has gone (its segment goes too)
-      it = senders_.emplace(name, std::move(s)).first;
+      it = senders_.emplace(std::move(name), std::move(s)).first;
     }
     shm_sender& s = *it->second;
     // A client that does not read must not hold the server in the middle of a long reply: the
@@ -877,7 +877,7 @@ class shm_server final : public transport::server_link {
   shm_receiver requests_;
   std::vector<std::byte> staging_;
   std::vector<std::byte> taken_;  // the request recv() returned last
-  std::map<std::string, std::unique_ptr<shm_sender>> senders_;
+  std::map<std::string, std::unique_ptr<shm_sender>, std::less<>> senders_;
   clock::time_point pruned_{};
 };
 
