@@ -259,8 +259,7 @@ class shm_sender final : public transport::sender_link {
       participant& p = seg_.receiver(r);
       std::uint32_t owner = p.owner.load(std::memory_order_acquire);
       if (owner == 0 || process_id{owner, p.start_time.load()}.alive()) continue;
-      p.state.store(3, std::memory_order_release);
-      p.owner.compare_exchange_strong(owner, 0, std::memory_order_acq_rel);
+      seg_.evict(side::receiver, r, owner);
     }
   }
 
@@ -285,9 +284,7 @@ class shm_sender final : public transport::sender_link {
       last_asked = now;
       if (process_id{owner, peer.start_time.load()}.alive()) return false;
       // Dead: free its place, as reclaim_dead_receivers does, for the next receiver to take.
-      peer.state.store(3, std::memory_order_release);
-      std::uint32_t expected = owner;
-      peer.owner.compare_exchange_strong(expected, 0, std::memory_order_acq_rel);
+      seg_.evict(side::receiver, r, owner);
       return true;
     };
     std::size_t at = 0;
@@ -358,8 +355,7 @@ class shm_sender final : public transport::sender_link {
       }
       std::uint32_t owner = p.owner.load(std::memory_order_acquire);
       if (owner != 0 && process_id{owner, p.start_time.load()}.alive()) return false;
-      p.state.store(3, std::memory_order_release);
-      p.owner.compare_exchange_strong(owner, 0, std::memory_order_acq_rel);
+      seg_.evict(side::receiver, r, owner);
     }
     return true;
   }
@@ -607,7 +603,6 @@ class shm_receiver final : public transport::receiver_link {
     if (!now_or_never && now - last_adoption_ < liveness_every) return false;
     last_adoption_ = now;
     bool took = false;
-    process_id me = process_id::self();
     for (std::uint32_t r = 0; r < seg_.shape().max_receivers; ++r) {
       if (std::any_of(places_.begin(), places_.end(),
                       [&](const place& pl) { return pl.index == r; }))
@@ -622,11 +617,7 @@ class shm_receiver final : public transport::receiver_link {
             ring.tail.load(std::memory_order_acquire) != ring.head.load(std::memory_order_acquire);
       }
       if (!queued) continue;
-      if (!p.owner.compare_exchange_strong(owner, me.pid, std::memory_order_acq_rel)) continue;
-      p.start_time.store(me.start_time, std::memory_order_relaxed);
-      p.generation.fetch_add(1, std::memory_order_acq_rel);
-      p.sleeping.store(0, std::memory_order_relaxed);
-      p.state.store(1, std::memory_order_release);
+      if (!seg_.take(side::receiver, r, owner, /*open=*/false)) continue;
       places_.push_back(place_state(r));
       took = true;
     }

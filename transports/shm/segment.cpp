@@ -248,7 +248,6 @@ std::byte* segment::slot(std::uint32_t s, std::uint32_t r, std::uint32_t i) cons
 }
 
 std::uint32_t segment::join(side s, bool open) {
-  process_id me = process_id::self();
   std::uint32_t n = s == side::sender ? shape_.max_senders : shape_.max_receivers;
   // A receiver first takes the place of a dead one, inheriting the messages queued toward it;
   // a sender first takes a free place. Either then takes what remains.
@@ -260,17 +259,30 @@ std::uint32_t segment::join(side s, bool open) {
       std::uint32_t owner = p.owner.load(std::memory_order_acquire);
       bool dead = owner != 0 && !process_id{owner, p.start_time.load()}.alive();
       if (want_dead ? !dead : owner != 0) continue;
-      if (!p.owner.compare_exchange_strong(owner, me.pid, std::memory_order_acq_rel)) continue;
-      p.start_time.store(me.start_time, std::memory_order_relaxed);
-      p.generation.fetch_add(1, std::memory_order_relaxed);
-      p.sleeping.store(0, std::memory_order_relaxed);
-      p.state.store(open ? 2 : 1, std::memory_order_release);
+      if (!take(s, i, owner, open)) continue;
       if (s == side::sender) header_->senders_ever.fetch_add(1, std::memory_order_acq_rel);
       return i;
     }
   }
   throw transport_error("brine: shm segment " + os_name_ + ": all " + std::to_string(n) +
                         (s == side::sender ? " sender" : " receiver") + " places are taken");
+}
+
+bool segment::take(side s, std::uint32_t index, std::uint32_t owner, bool open) {
+  participant& p = s == side::sender ? sender(index) : receiver(index);
+  process_id me = process_id::self();
+  if (!p.owner.compare_exchange_strong(owner, me.pid, std::memory_order_acq_rel)) return false;
+  p.start_time.store(me.start_time, std::memory_order_relaxed);
+  p.generation.fetch_add(1, std::memory_order_relaxed);
+  p.sleeping.store(0, std::memory_order_relaxed);
+  p.state.store(open ? 2 : 1, std::memory_order_release);
+  return true;
+}
+
+void segment::evict(side s, std::uint32_t index, std::uint32_t owner) noexcept {
+  participant& p = s == side::sender ? sender(index) : receiver(index);
+  p.state.store(3, std::memory_order_release);
+  p.owner.compare_exchange_strong(owner, 0, std::memory_order_acq_rel);
 }
 
 void segment::open(side s, std::uint32_t index) noexcept {

@@ -122,6 +122,11 @@ class segment {
   std::uint32_t join(side s, bool open = true);
   /// Opens a place joined with `open` false.
   void open(side s, std::uint32_t index) noexcept;
+  /// Takes place `index` of `s` if its owner is still `owner` (0: free; else a dead process),
+  /// as join() does; returns false if another process took it first.
+  bool take(side s, std::uint32_t index, std::uint32_t owner, bool open);
+  /// Frees a place whose owner `owner` has died, for the next participant to take.
+  void evict(side s, std::uint32_t index, std::uint32_t owner) noexcept;
   /// Marks a participant closed (clean end of stream) and frees it.
   void leave(side s, std::uint32_t index) noexcept;
 
