@@ -15,6 +15,22 @@ namespace detail {
 
 void throw_closed(const std::string& what) { throw channel_closed(what); }
 
+void throw_stale_loan() {
+  throw error(
+      "brine: this loan cannot be sent: it was sent already, or a later loan or send on its "
+      "sender replaced it (one loan per sender at a time)");
+}
+
+std::span<const std::byte> byte_buffer_body(const frame_view& f) {
+  reader r(f.body.data(), f.body.data() + f.body.size(), limits{}, f.body_offset);
+  std::uint64_t n = r.varint();
+  if (n != r.left())
+    throw decode_error("a byte buffer's count (" + std::to_string(n) + ") is not the " +
+                           std::to_string(r.left()) + " bytes that follow it",
+                       f.body_offset);
+  return f.body.last(static_cast<std::size_t>(n));
+}
+
 void throw_no_topic() {
   throw error("brine: topics are for publish/subscribe; a pipeline sender has none");
 }
@@ -49,6 +65,19 @@ deadline after(std::chrono::nanoseconds timeout) noexcept {
   if (timeout <= std::chrono::nanoseconds::zero()) return now;
   if (timeout >= forever - now) return forever;
   return now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout);
+}
+
+kept receiver_link::keep(std::span<const std::byte> frame) {
+  copies_.emplace_back(++copied_, std::vector<std::byte>(frame.begin(), frame.end()));
+  const std::vector<std::byte>& copy = copies_.back().second;
+  done();
+  return {copied_, copy};
+}
+
+void receiver_link::release(std::uint64_t token) noexcept {
+  auto it =
+      std::find_if(copies_.begin(), copies_.end(), [&](const auto& c) { return c.first == token; });
+  if (it != copies_.end()) copies_.erase(it);
 }
 
 endpoint parse_url(std::string_view url) {

@@ -90,7 +90,8 @@ std::vector<std::uint8_t> header(std::uint32_t version, std::uint64_t size,
   put32(b, 36, 8);
   put32(b, 40, 16);
   put32(b, 44, slot_size);
-  put32(b, 48, 1);
+  put64(b, 48, 0);  // pool bytes (layout version 3)
+  put32(b, 56, 1);  // ready
   return b;
 }
 
@@ -191,13 +192,13 @@ TEST_CASE(
               junk = name_for("junk");
   plant(old, header(1, 1 << 20, 4096), 4096);
   plant(cut, std::vector<std::uint8_t>{'b', 'r', 'i', 'n', 'e'}, 5);
-  plant(bad, header(2, std::uint64_t(1) << 40, 4096), 8192);  // claims 1 TiB in 8 KiB
+  plant(bad, header(3, std::uint64_t(1) << 40, 4096), 8192);  // claims 1 TiB in 8 KiB
   plant(junk, std::vector<std::uint8_t>(100, 0xab), 100);
 
   run_result r = brine_shm("list");
   INFO(r.out);
   REQUIRE(r.code == 0);
-  CHECK(block_of(r.out, old).find("layout version 1, this build reads version 2") !=
+  CHECK(block_of(r.out, old).find("layout version 1, this build reads version 3") !=
         std::string::npos);
   CHECK(block_of(r.out, cut).find("too small") != std::string::npos);
   CHECK(block_of(r.out, bad).find("corrupt header") != std::string::npos);

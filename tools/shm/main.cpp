@@ -55,6 +55,8 @@ const char* state_name(std::uint32_t s) {
       return "open";
     case 3:
       return "closed";
+    case 4:
+      return "closing (keeps messages)";
   }
   return "?";
 }

@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -94,7 +96,20 @@ geometry shape_from(const channel_options& o) {
       slots <<= 1;
     g.slots = std::max<std::uint32_t>(slots, 2);
   }
+  g.pool_bytes = std::min<std::uint64_t>(o.shm_pool_bytes, std::uint64_t{1} << 34) / 4096 * 4096;
   return g;
+}
+
+// The flags of a slot, which a receiver may change (flag_taken) while others read them.
+std::uint32_t slot_flags(const std::byte* slot) noexcept {
+  auto* flags = const_cast<std::uint32_t*>(
+      reinterpret_cast<const std::uint32_t*>(slot + offsetof(slot_header, flags)));
+  return std::atomic_ref<std::uint32_t>(*flags).load(std::memory_order_relaxed);
+}
+
+void mark_taken(std::byte* slot) noexcept {
+  auto* flags = reinterpret_cast<std::uint32_t*>(slot + offsetof(slot_header, flags));
+  std::atomic_ref<std::uint32_t>(*flags).fetch_or(flag_taken, std::memory_order_relaxed);
 }
 
 class shm_sender final : public transport::sender_link {
@@ -115,11 +130,13 @@ class shm_sender final : public transport::sender_link {
       if (head_seen_[r] > tails_[r] || tails_[r] - head_seen_[r] > seg_.shape().slots)
         throw transport_error("brine: " + url_ + ": corrupt ring (positions out of range)");
     }
+    recover_pool();
   }
   ~shm_sender() override { close(); }
 
   std::span<std::byte> prepare(std::size_t size) override {
     in_slot_.reset();
+    drop_chunk();
     topic_added_ = false;
     if (!closed_ && !pubsub_ && size <= payload()) {
       // A receiver has a free slot now: the frame is encoded straight into it.
@@ -128,6 +145,10 @@ class shm_sender final : public transport::sender_link {
         in_slot_size_ = size;
         return {free_slot(*r) + slot_header_size, size};
       }
+    }
+    if (!closed_ && size > payload()) {
+      // Longer than a slot: into the pool, if it has room now; a slot will name it.
+      if ((chunk_ = allocate(size))) return chunk_data(*chunk_);
     }
     staging_.resize(size);
     return staging_;
@@ -144,6 +165,22 @@ class shm_sender final : public transport::sender_link {
     }
     std::optional<std::uint32_t> r;
     participant& self = seg_.sender(index_);
+    if (chunk_ || pool_takes(staging_.size())) {
+      // A message in the pool, or one that waits for room there (it was full at prepare()).
+      bool from_staging = !chunk_;
+      bool ready = wait_for(self, until, busy_, [&] {
+        if (!chunk_ && !(chunk_ = allocate(staging_.size()))) return false;
+        return (r = pick_receiver()).has_value();
+      });
+      if (!ready) {
+        if (from_staging) drop_chunk();  // the message stays in staging_
+        return false;
+      }
+      if (from_staging) std::memcpy(chunk_data(*chunk_).data(), staging_.data(), staging_.size());
+      send_chunk(*r, {});
+      chunk_.reset();
+      return true;
+    }
     for (;;) {
       if (!wait_for(self, until, busy_, [&] { return (r = pick_receiver()).has_value(); }))
         return false;
@@ -169,7 +206,8 @@ class shm_sender final : public transport::sender_link {
   // true.
   bool fits_now(std::size_t size) {
     const std::uint64_t slots = seg_.shape().slots;
-    std::uint64_t need = std::max<std::uint64_t>(1, (size + payload() - 1) / payload());
+    std::uint64_t need =
+        pool_takes(size) ? 1 : std::max<std::uint64_t>(1, (size + payload() - 1) / payload());
     if (need > slots) return true;
     for (std::uint32_t r = 0; r < seg_.shape().max_receivers; ++r)
       if (is_open(seg_.receiver(r)) && room_now(r) >= need) return true;
@@ -182,7 +220,7 @@ class shm_sender final : public transport::sender_link {
     for (std::uint32_t r = 0; r < seg_.shape().max_receivers; ++r) {
       const participant& p = seg_.receiver(r);
       std::uint32_t owner = p.owner.load(std::memory_order_acquire);
-      if (owner != 0 && p.state.load(std::memory_order_acquire) == 2 &&
+      if (owner != 0 && p.state.load(std::memory_order_acquire) == state_open &&
           process_id{owner, p.start_time.load()}.alive())
         return (p.generation.load(std::memory_order_acquire) << 32) | owner;
     }
@@ -191,6 +229,7 @@ class shm_sender final : public transport::sender_link {
 
   void close() noexcept override {
     if (closed_) return;
+    drop_chunk();
     closed_ = true;
     seg_.leave(side::sender, index_);
     for (std::uint32_t r = 0; r < seg_.shape().max_receivers; ++r)
@@ -203,7 +242,7 @@ class shm_sender final : public transport::sender_link {
 
   // A receiver's place that is taken and open (its owner may have died since).
   static bool is_open(const participant& p) {
-    return p.state.load(std::memory_order_acquire) == 2 &&
+    return p.state.load(std::memory_order_acquire) == state_open &&
            p.owner.load(std::memory_order_acquire) != 0;
   }
 
@@ -277,7 +316,7 @@ class shm_sender final : public transport::sender_link {
     auto receiver_changed = [&] {
       if (peer.owner.load(std::memory_order_acquire) != owner ||
           peer.generation.load(std::memory_order_acquire) != generation ||
-          peer.state.load(std::memory_order_acquire) != 2)
+          peer.state.load(std::memory_order_acquire) != state_open)
         return true;
       auto now = clock::now();
       if (now - last_asked < liveness_every) return false;
@@ -311,6 +350,18 @@ class shm_sender final : public transport::sender_link {
   // until every one has room (slow_subscriber::block), or skips those that have not, counting
   // each skip (drop). A longer message streams to each subscriber in turn.
   bool publish_all(std::string_view topic, deadline until) {
+    const bool topic_fits = sizeof(chunk_ref) + topic.size() + 2 <= payload();
+    if (chunk_ && !topic_fits) {
+      // A topic too long to go in the slot beside the reference: the message is copied.
+      std::span<std::byte> data = chunk_data(*chunk_);
+      staging_.assign(data.begin(), data.end());
+      drop_chunk();
+    }
+    if ((chunk_ || pool_takes(staging_.size())) && topic_fits && !topic_added_) {
+      if (publish_chunk(topic, until)) return true;
+      if (!drop_) return false;
+      // drop mode, with the pool full of messages that slow subscribers have not read: copied.
+    }
     if (!topic_added_) {
       if (topic.size() > 0xffff) throw transport_error("brine: a topic longer than 65535 bytes");
       auto n = static_cast<std::uint16_t>(topic.size());
@@ -338,6 +389,164 @@ class shm_sender final : public transport::sender_link {
     topic_added_ = false;
     staging_.clear();
     return true;
+  }
+
+  // publish_all() for a message in the pool (or one waiting in staging_ for room there): one slot
+  // in each subscriber's ring names it. Returns false if `until` passed first (block mode), or
+  // if in drop mode the pool has no room for a message still in staging_.
+  bool publish_chunk(std::string_view topic, deadline until) {
+    participant& self = seg_.sender(index_);
+    bool from_staging = !chunk_;
+    if (from_staging && drop_) {
+      if (!(chunk_ = allocate(staging_.size()))) return false;
+    } else if (!drop_) {
+      bool ready = wait_for(self, until, busy_, [&] {
+        if (!chunk_ && !(chunk_ = allocate(staging_.size()))) return false;
+        return all_have_room(1);
+      });
+      if (!ready) {
+        if (from_staging) drop_chunk();
+        return false;
+      }
+    }
+    if (from_staging) std::memcpy(chunk_data(*chunk_).data(), staging_.data(), staging_.size());
+    in_flight_.push_back(
+        chunk_use{chunk_->position, chunk_->position + chunk_bytes(chunk_->size), {}});
+    for (std::uint32_t r = 0; r < seg_.shape().max_receivers; ++r) {
+      if (!is_open(seg_.receiver(r))) continue;
+      if (room(r) < 1 && room_now(r) < 1) {
+        ++dropped_;  // drop mode (block mode waited for room, and room only grows)
+        continue;
+      }
+      send_chunk(r, topic, /*recorded=*/true);
+    }
+    chunk_.reset();
+    staging_.clear();
+    return true;
+  }
+
+  // ---- the pool: messages longer than a slot, written once and read in place ----
+  //
+  // A sender allocates chunks from its own pool in order, as from a ring of bytes, and takes them
+  // back oldest first once every receiver it sent one to has moved its ring's head past the slot
+  // naming it (for publish/subscribe, or left: a subscriber that joins skips what was queued).
+  // The list of chunks in flight is this process's own; a sender that takes over a place
+  // rebuilds it from the slots still queued in the place's rings (recover_pool).
+
+  struct chunk_use {
+    std::uint64_t position;
+    std::uint64_t end;
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> sent;  // (receiver, ring position)
+  };
+
+  // Whether a message of `size` bytes goes through the pool (rather than slot by slot).
+  bool pool_takes(std::size_t size) const {
+    return size > payload() && chunk_bytes(size) <= seg_.shape().pool_bytes;
+  }
+
+  std::span<std::byte> chunk_data(const chunk_ref& c) const {
+    return {seg_.pool(index_) + c.position % seg_.shape().pool_bytes + chunk_header_size,
+            static_cast<std::size_t>(c.size)};
+  }
+
+  // A chunk for a message of `size` bytes, or nullopt if the pool has no room now.
+  std::optional<chunk_ref> allocate(std::size_t size) {
+    const std::uint64_t pool = seg_.shape().pool_bytes;
+    const std::uint64_t need = chunk_bytes(size);
+    if (need > pool) return std::nullopt;
+    reclaim();
+    // An empty pool starts again at its beginning, whose pages are warm.
+    if (in_flight_.empty()) alloc_ = (alloc_ + pool - 1) / pool * pool;
+    std::uint64_t start = alloc_;
+    if (pool - start % pool < need) start += pool - start % pool;  // chunks do not wrap
+    std::uint64_t oldest = in_flight_.empty() ? start : in_flight_.front().position;
+    if (start + need - oldest > pool) {
+      reclaim_dead_receivers();  // a dead receiver may hold chunks: its place is freed
+      return std::nullopt;
+    }
+    alloc_ = start + need;
+    chunk_ref c{start, size};
+    std::memcpy(seg_.pool(index_) + start % pool, &c, sizeof c);
+    return c;
+  }
+
+  // Gives back a chunk allocated and not sent: the last one allocated.
+  void drop_chunk() noexcept {
+    if (!chunk_) return;
+    alloc_ = chunk_->position;
+    chunk_.reset();
+  }
+
+  // Takes back the oldest chunks that every receiver has done with.
+  void reclaim() {
+    while (!in_flight_.empty() && released(in_flight_.front()))
+      in_flight_.pop_front();
+  }
+
+  bool released(const chunk_use& c) const {
+    for (auto [r, at] : c.sent) {
+      if (seg_.ring(index_, r).head.load(std::memory_order_acquire) > at) continue;
+      // A subscriber that joins a place skips what was queued there.
+      std::uint32_t state = seg_.receiver(r).state.load(std::memory_order_acquire);
+      if (pubsub_ && state != state_open && state != state_closing) continue;
+      return false;
+    }
+    return true;
+  }
+
+  // Names chunk_ in a slot of `r`'s ring (room(r) > 0), after it the topic for publish/subscribe.
+  void send_chunk(std::uint32_t r, std::string_view topic, bool recorded = false) {
+    std::byte* slot = free_slot(r);
+    std::byte* p = slot + slot_header_size;
+    std::memcpy(p, &*chunk_, sizeof(chunk_ref));
+    std::size_t size = sizeof(chunk_ref);
+    if (pubsub_) {
+      auto n = static_cast<std::uint16_t>(topic.size());
+      std::memcpy(p + size, topic.data(), topic.size());
+      std::memcpy(p + size + topic.size(), &n, 2);
+      size += topic.size() + 2;
+    }
+    if (!recorded)
+      in_flight_.push_back(
+          chunk_use{chunk_->position, chunk_->position + chunk_bytes(chunk_->size), {}});
+    in_flight_.back().sent.emplace_back(r, tails_[r]);
+    publish(r, slot, size, flag_chunk);
+  }
+
+  // A place taken over from a sender that died or left may have messages in its pool that
+  // receivers have still to read: they are found through the slots naming them.
+  void recover_pool() {
+    if (seg_.shape().pool_bytes == 0) return;
+    const std::uint64_t mask = seg_.shape().slots - 1;
+    std::vector<chunk_use> found;
+    for (std::uint32_t r = 0; r < seg_.shape().max_receivers; ++r) {
+      if (pubsub_ && !is_open(seg_.receiver(r))) continue;
+      for (std::uint64_t k = head_seen_[r]; k < tails_[r]; ++k) {
+        const std::byte* slot = seg_.slot(index_, r, static_cast<std::uint32_t>(k & mask));
+        slot_header h;
+        std::memcpy(&h.size, slot, sizeof h.size);
+        if ((slot_flags(slot) & flag_chunk) == 0 || h.size < sizeof(chunk_ref)) continue;
+        chunk_ref c;
+        std::memcpy(&c, slot + slot_header_size, sizeof c);
+        if (!seg_.chunk(index_, c)) continue;  // not a chunk: the receiver will say so
+        auto same = std::find_if(found.begin(), found.end(),
+                                 [&](const chunk_use& u) { return u.position == c.position; });
+        if (same == found.end())
+          same = found.insert(found.end(),
+                              chunk_use{c.position, c.position + chunk_bytes(c.size), {}});
+        same->sent.emplace_back(r, k);
+      }
+    }
+    if (found.empty()) return;
+    std::sort(found.begin(), found.end(),
+              [](const chunk_use& a, const chunk_use& b) { return a.position < b.position; });
+    std::uint64_t end = 0;
+    for (const chunk_use& u : found)
+      end = std::max(end, u.end);
+    if (end - found.front().position > seg_.shape().pool_bytes)
+      throw transport_error("brine: " + url_ + ": corrupt pool (chunks out of range)");
+    alloc_ = end;
+    in_flight_.assign(found.begin(), found.end());
   }
 
   // Whether every open subscriber's ring has `need` free slots. A subscriber without room that
@@ -386,6 +595,9 @@ class shm_sender final : public transport::sender_link {
   std::vector<std::uint64_t> head_seen_;  // each receiver's head, as last read
   std::vector<std::byte> staging_;
   std::optional<std::uint32_t> in_slot_;  // the receiver whose slot prepare() handed out
+  std::optional<chunk_ref> chunk_;        // the chunk prepare() handed out
+  std::deque<chunk_use> in_flight_;       // chunks sent and maybe still read, oldest first
+  std::uint64_t alloc_ = 0;               // where the next chunk goes
   clock::time_point last_liveness_{};
   std::size_t in_slot_size_ = 0;
   bool closed_ = false;
@@ -414,7 +626,10 @@ class shm_receiver final : public transport::receiver_link {
     places_.push_back(place_state(index_));
     if (pubsub_) seg_.open(side::receiver, index_);
   }
-  ~shm_receiver() override { close(); }
+  ~shm_receiver() override {
+    close();
+    if (!left_) leave();
+  }
 
   transport::recv_status recv(transport::received& out, deadline until) override {
     if (closed_) throw channel_closed("brine: recv on a closed channel");
@@ -469,6 +684,63 @@ class shm_receiver final : public transport::receiver_link {
     if (closed_) return;
     closed_ = true;
     release_pending();
+    if (!holds_.empty()) {
+      // Frames are still kept (views): the places stay this receiver's, closed to senders, and
+      // their slots and chunks untouched, until the last is released.
+      for (const place& pl : places_)
+        seg_.receiver(pl.index).state.store(state_closing, std::memory_order_release);
+      return;
+    }
+    leave();
+  }
+
+  transport::kept keep(std::span<const std::byte> frame) override {
+    std::uint64_t token = ++tokens_;
+    if (!pending_) {
+      // Put together from several slots, in assembled_: its buffer moves with it.
+      copies_.emplace_back(token, std::move(assembled_));
+      assembled_ = {};
+      return {token, frame};
+    }
+    // In a slot (or the chunk it names): the slot stays unread for the senders, marked taken
+    // for whoever would take this place over, until release().
+    auto [k, s] = *pending_;
+    pending_.reset();
+    place& pl = places_[k];
+    std::uint64_t at = pl.heads[s]++;
+    mark_taken(seg_.slot(s, pl.index, static_cast<std::uint32_t>(at & (seg_.shape().slots - 1))));
+    pl.held[s].push_back(at);
+    holds_.push_back(hold{token, static_cast<std::uint32_t>(k), s, at});
+    return {token, frame};
+  }
+
+  void release(std::uint64_t token) noexcept override {
+    auto h =
+        std::find_if(holds_.begin(), holds_.end(), [&](const hold& x) { return x.token == token; });
+    if (h != holds_.end()) {
+      place& pl = places_[h->place];
+      std::deque<std::uint64_t>& held = pl.held[h->sender];
+      held.erase(std::find(held.begin(), held.end(), h->at));
+      std::uint64_t head = held.empty() ? pl.heads[h->sender] : held.front();
+      ring_header& ring = seg_.ring(h->sender, pl.index);
+      if (head > ring.head.load(std::memory_order_relaxed)) {
+        ring.head.store(head, std::memory_order_release);
+        ring_bell(seg_.sender(h->sender));
+      }
+      holds_.erase(h);
+    } else {
+      auto c = std::find_if(copies_.begin(), copies_.end(),
+                            [&](const auto& x) { return x.first == token; });
+      if (c != copies_.end()) copies_.erase(c);
+    }
+    if (closed_ && !left_ && holds_.empty()) leave();
+  }
+
+ private:
+  std::size_t payload() const { return seg_.shape().slot_size - slot_header_size; }
+
+  void leave() noexcept {
+    left_ = true;
     for (const place& pl : places_)
       seg_.leave(side::receiver, pl.index);
     for (std::uint32_t s = 0; s < seg_.shape().max_senders; ++s)
@@ -476,21 +748,21 @@ class shm_receiver final : public transport::receiver_link {
     seg_.unlink_if_unused();
   }
 
- private:
-  std::size_t payload() const { return seg_.shape().slot_size - slot_header_size; }
-
-  // A published message: the frame, its topic, the topic's length (u16). Cuts `message` down to
-  // the frame and keeps the topic in topic_; returns whether a subscribed prefix matches it.
+  // A published message: the frame, its topic, the topic's length (u16); or, for a message in
+  // the pool, the topic and its length after the slot's chunk_ref (trailer_). Cuts `message`
+  // down to the frame and keeps the topic in topic_; returns whether a subscribed prefix
+  // matches it.
   bool split_topic(std::span<const std::byte>& message) {
+    std::span<const std::byte> tail = trailer_ ? *trailer_ : message;
     std::uint16_t n = 0;
-    if (message.size() >= 2) std::memcpy(&n, message.data() + message.size() - 2, 2);
-    if (message.size() < 2 + std::size_t{n}) {
+    if (tail.size() >= 2) std::memcpy(&n, tail.data() + tail.size() - 2, 2);
+    if (tail.size() < 2 + std::size_t{n}) {
       release_pending();
       throw decode_error("a shm:// published message without its topic (not sent by brine?)", 0);
     }
-    std::size_t frame = message.size() - 2 - n;
-    topic_ = {reinterpret_cast<const char*>(message.data()) + frame, n};
-    message = message.first(frame);
+    std::size_t at = tail.size() - 2 - n;
+    topic_ = {reinterpret_cast<const char*>(tail.data()) + at, n};
+    if (!trailer_) message = message.first(at);
     if (topics_.empty()) return true;
     return std::any_of(topics_.begin(), topics_.end(),
                        [&](const std::string& t) { return topic_.starts_with(t); });
@@ -500,15 +772,26 @@ class shm_receiver final : public transport::receiver_link {
   // its read position in each sender's ring.
   struct place {
     std::uint32_t index;
-    std::vector<std::uint64_t> heads;
+    std::vector<std::uint64_t> heads;      // where this receiver reads in each sender's ring
     std::vector<std::uint64_t> tail_seen;  // each sender's tail, as last read
     std::vector<std::vector<std::byte>> partial;
+    // Slots kept (keep()) and not yet released, oldest first: the ring's head, which senders
+    // see, stays at the oldest.
+    std::vector<std::deque<std::uint64_t>> held;
+  };
+
+  // A kept slot.
+  struct hold {
+    std::uint64_t token;
+    std::uint32_t place;  // index in places_
+    std::uint32_t sender;
+    std::uint64_t at;  // position in the ring
   };
 
   place place_state(std::uint32_t index) const {
     std::uint32_t n = seg_.shape().max_senders;
     place pl{index, std::vector<std::uint64_t>(n), std::vector<std::uint64_t>(n),
-             std::vector<std::vector<std::byte>>(n)};
+             std::vector<std::vector<std::byte>>(n), std::vector<std::deque<std::uint64_t>>(n)};
     for (std::uint32_t s = 0; s < n; ++s)
       pl.heads[s] = seg_.ring(s, index).head.load(std::memory_order_acquire);
     return pl;
@@ -524,7 +807,13 @@ class shm_receiver final : public transport::receiver_link {
 
   // Moves past the slot at the head of `s`'s ring.
   void consume(place& pl, std::uint32_t s) noexcept {
-    seg_.ring(s, pl.index).head.store(++pl.heads[s], std::memory_order_release);
+    std::uint64_t at = pl.heads[s]++;
+    if (!pl.held[s].empty()) {
+      // Behind a kept slot the head stays; whoever takes the place over skips this one.
+      mark_taken(seg_.slot(s, pl.index, static_cast<std::uint32_t>(at & (seg_.shape().slots - 1))));
+      return;
+    }
+    seg_.ring(s, pl.index).head.store(pl.heads[s], std::memory_order_release);
     ring_bell(seg_.sender(s));
   }
 
@@ -555,10 +844,41 @@ class shm_receiver final : public transport::receiver_link {
         const std::byte* slot = seg_.slot(
             s, pl.index, static_cast<std::uint32_t>(pl.heads[s] & (seg_.shape().slots - 1)));
         slot_header h;
-        std::memcpy(&h, slot, sizeof h);
-        if (h.size > payload() || (h.flags & ~(flag_more | flag_continued)) != 0)
+        std::memcpy(&h.size, slot, sizeof h.size);
+        h.flags = slot_flags(slot);
+        constexpr std::uint32_t known = flag_more | flag_continued | flag_chunk | flag_taken;
+        bool chunk = (h.flags & flag_chunk) != 0;
+        if (h.size > payload() || (h.flags & ~known) != 0 ||
+            (chunk &&
+             ((h.flags & (flag_more | flag_continued)) != 0 || h.size < sizeof(chunk_ref))))
           throw transport_error("brine: " + url_ + ": corrupt slot header");
         std::vector<std::byte>& part = pl.partial[s];
+        if ((h.flags & flag_taken) != 0) {
+          // Handed out to the receiver that had this place before, which died or closed while
+          // it kept an earlier message: delivered already.
+          consume(pl, s);
+          continue;
+        }
+        trailer_.reset();
+        if (chunk) {
+          // In the sender's pool: read in place.
+          part.clear();  // a message before it that its sender abandoned
+          chunk_ref c;
+          std::memcpy(&c, slot + slot_header_size, sizeof c);
+          std::optional<std::span<std::byte>> data = seg_.chunk(s, c);
+          if (!data || c.size > max_frame_) {
+            consume(pl, s);
+            if (!data)
+              throw transport_error("brine: " + url_ +
+                                    ": a slot names memory outside its sender's pool (corrupt)");
+            throw decode_error("a message longer than limits::max_frame", 0);
+          }
+          pending_ = {static_cast<std::uint32_t>(k), s};
+          next_ = (s + 1) % n;
+          trailer_ =
+              std::span<const std::byte>(slot + slot_header_size + sizeof c, h.size - sizeof c);
+          return std::span<const std::byte>(*data);
+        }
         if ((h.flags & flag_continued) != 0 && part.empty()) {
           // The rest of a message whose beginning this receiver never saw: a receiver that died
           // in this place read it, or it was too long (decode_error below). Skipped.
@@ -664,6 +984,11 @@ class shm_receiver final : public transport::receiver_link {
   std::vector<place> places_;  // its own first, then those it adopted
   std::vector<std::byte> assembled_;
   std::optional<std::pair<std::uint32_t, std::uint32_t>> pending_;  // (place, sender) of a slot
+  std::optional<std::span<const std::byte>> trailer_;  // after a pool message's chunk_ref
+  std::vector<hold> holds_;
+  std::vector<std::pair<std::uint64_t, std::vector<std::byte>>> copies_;  // kept assembled frames
+  std::uint64_t tokens_ = 0;
+  bool left_ = false;
   clock::time_point last_liveness_{};
   clock::time_point last_adoption_{};
   bool ended_ = false;

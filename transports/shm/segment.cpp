@@ -30,6 +30,8 @@ namespace brine::shm {
 namespace {
 
 constexpr std::size_t header_bytes = 4096;
+// Address space a segment may take (it is sparse: memory is used only where written).
+constexpr std::size_t max_segment_bytes = std::size_t{1} << 40;
 
 std::size_t round_up(std::size_t n, std::size_t to) { return (n + to - 1) / to * to; }
 
@@ -73,11 +75,17 @@ std::size_t ring_offset(const geometry& g, std::uint32_t s, std::uint32_t r) {
          (std::size_t{s} * g.max_receivers + r) * ring;
 }
 
+// Where sender `s`'s pool starts: after every ring.
+std::size_t pool_offset(const geometry& g, std::uint32_t s) {
+  return ring_offset(g, g.max_senders, 0) + std::size_t{s} * g.pool_bytes;
+}
+
 bool geometry_ok(const geometry& g) {
   auto pow2 = [](std::uint32_t v) { return v != 0 && (v & (v - 1)) == 0; };
   return g.max_senders >= 1 && g.max_senders <= 64 && g.max_receivers >= 1 &&
          g.max_receivers <= 64 && pow2(g.slots) && g.slots <= (1u << 20) && g.slot_size >= 64 &&
-         g.slot_size % 64 == 0 && g.slot_size <= (64u << 20);
+         g.slot_size % 64 == 0 && g.slot_size <= (64u << 20) && g.pool_bytes % 4096 == 0 &&
+         g.pool_bytes <= (std::uint64_t{1} << 34) && segment::size_for(g) <= max_segment_bytes;
 }
 
 }  // namespace
@@ -121,7 +129,8 @@ std::size_t segment::size_for(const geometry& g) {
   std::size_t participants = std::size_t{g.max_senders + g.max_receivers} * sizeof(participant);
   std::size_t ring = sizeof(ring_header) + std::size_t{g.slots} * g.slot_size;
   return round_up(header_bytes + participants, 4096) +
-         std::size_t{g.max_senders} * g.max_receivers * round_up(ring, 4096);
+         std::size_t{g.max_senders} * g.max_receivers * round_up(ring, 4096) +
+         std::size_t{g.max_senders} * g.pool_bytes;
 }
 
 struct segment::impl {
@@ -247,6 +256,21 @@ std::byte* segment::slot(std::uint32_t s, std::uint32_t r, std::uint32_t i) cons
          std::size_t{i} * shape_.slot_size;
 }
 
+std::byte* segment::pool(std::uint32_t s) const noexcept { return base_ + pool_offset(shape_, s); }
+
+std::optional<std::span<std::byte>> segment::chunk(std::uint32_t s, const chunk_ref& ref) const {
+  const std::uint64_t pool_bytes = shape_.pool_bytes;
+  if (pool_bytes == 0 || s >= shape_.max_senders) return std::nullopt;
+  std::uint64_t at = ref.position % pool_bytes;
+  if (at % chunk_align != 0 || ref.size > pool_bytes || chunk_bytes(ref.size) > pool_bytes - at)
+    return std::nullopt;
+  std::byte* p = pool(s) + at;
+  chunk_ref written;
+  std::memcpy(&written, p, sizeof written);
+  if (written.position != ref.position || written.size != ref.size) return std::nullopt;
+  return std::span<std::byte>(p + chunk_header_size, ref.size);
+}
+
 std::uint32_t segment::join(side s, bool open) {
   std::uint32_t n = s == side::sender ? shape_.max_senders : shape_.max_receivers;
   // A receiver first takes the place of a dead one, inheriting the messages queued toward it;
@@ -275,7 +299,7 @@ bool segment::take(side s, std::uint32_t index, std::uint32_t owner, bool open) 
   p.start_time.store(me.start_time, std::memory_order_relaxed);
   p.generation.fetch_add(1, std::memory_order_relaxed);
   p.sleeping.store(0, std::memory_order_relaxed);
-  p.state.store(open ? 2 : 1, std::memory_order_release);
+  p.state.store(open ? state_open : state_joining, std::memory_order_release);
   return true;
 }
 
@@ -287,7 +311,7 @@ void segment::evict(side s, std::uint32_t index, std::uint32_t owner) noexcept {
 
 void segment::open(side s, std::uint32_t index) noexcept {
   participant& p = s == side::sender ? sender(index) : receiver(index);
-  p.state.store(2, std::memory_order_release);
+  p.state.store(state_open, std::memory_order_release);
 }
 
 void segment::leave(side s, std::uint32_t index) noexcept {
@@ -363,7 +387,7 @@ void read_tables(segment_info& info, const std::byte* base) {
       for (std::uint64_t k = head; k < tail; ++k) {
         slot_header h;
         std::memcpy(&h, ring + sizeof(ring_header) + (k & (g.slots - 1)) * g.slot_size, sizeof h);
-        if ((h.flags & flag_continued) == 0) ++info.queued_messages;
+        if ((h.flags & (flag_continued | flag_taken)) == 0) ++info.queued_messages;
       }
     }
   }

@@ -26,6 +26,9 @@ struct geometry {
   std::uint32_t max_receivers = 8;
   std::uint32_t slots = 256;       // per ring, a power of two
   std::uint32_t slot_size = 4096;  // bytes per slot, including its 8-byte slot header
+  // Per sender: memory for messages longer than a slot and for loans (0: none), a multiple of
+  // 4096. Messages there are written once and read in place; a ring slot names them.
+  std::uint64_t pool_bytes = 64u << 20;
 };
 
 /// Which end of the channel a participant is.
@@ -43,12 +46,12 @@ struct process_id {
 // ---- shared layout (all fields naturally aligned; std::atomic of lock-free sizes only) ----
 
 inline constexpr char segment_magic[8] = {'b', 'r', 'i', 'n', 'e', 's', 'h', 'm'};
-inline constexpr std::uint32_t layout_version = 2;  // 2: slot flag `continued`
+inline constexpr std::uint32_t layout_version = 3;  // 3: senders' pools, slot flags chunk and taken
 
 /// A participant slot. `owner` is 0 when free, else the pid; `start_time` disambiguates reuse.
 struct participant {
   std::atomic<std::uint32_t> owner;
-  std::atomic<std::uint32_t> state;  // 0 free, 1 joining, 2 open, 3 closed
+  std::atomic<std::uint32_t> state;  // one of the state_ values below
   std::atomic<std::uint64_t> start_time;
   std::atomic<std::uint32_t> doorbell;    // bumped by peers; futex word this participant waits on
   std::atomic<std::uint32_t> sleeping;    // 1 while waiting on its doorbell
@@ -56,6 +59,15 @@ struct participant {
   std::uint8_t pad[64 - 32];
 };
 static_assert(sizeof(participant) == 64);
+
+// A participant's state. Senders write only to receivers that are open.
+inline constexpr std::uint32_t state_free = 0;
+inline constexpr std::uint32_t state_joining = 1;  // taken, not yet open: senders leave it alone
+inline constexpr std::uint32_t state_open = 2;
+inline constexpr std::uint32_t state_closed = 3;
+// A receiver closed while it keeps messages (views): senders leave it alone and its kept slots
+// and pool chunks stay untouched until it releases them and leaves.
+inline constexpr std::uint32_t state_closing = 4;
 
 /// Head of one ring: the reader's and the writer's positions, each on its own cache line.
 struct ring_header {
@@ -76,7 +88,6 @@ struct segment_header {
   geometry shape;
   std::atomic<std::uint32_t> ready;  // 0 while the creator initialises, then 1
   std::atomic<std::uint32_t> senders_ever;
-  std::uint8_t pad[64 - 56];
 };
 static_assert(sizeof(segment_header) == 64);
 
@@ -91,7 +102,30 @@ struct slot_header {
 };
 inline constexpr std::uint32_t flag_more = 1;
 inline constexpr std::uint32_t flag_continued = 2;
+// The message is in its sender's pool: the slot holds a chunk_ref (then, for publish/subscribe,
+// the topic and its length).
+inline constexpr std::uint32_t flag_chunk = 4;
+// Set by a receiver on a slot it has handed out while its place's head stays behind it (the
+// application still holds a view of an earlier message): whoever takes the place over skips it,
+// so that nothing is delivered twice.
+inline constexpr std::uint32_t flag_taken = 8;
 inline constexpr std::size_t slot_header_size = sizeof(slot_header);
+
+// Chunks of a sender's pool are addressed by position: a count of bytes allocated since the
+// place was made, increasing; the chunk lives at position % pool_bytes. Each starts with a
+// chunk_header (padded to 64 bytes) repeating the position and size its slot names, so that a
+// slot naming a chunk that was since reused is caught.
+struct chunk_ref {
+  std::uint64_t position;
+  std::uint64_t size;  // of the message, after the chunk header
+};
+inline constexpr std::size_t chunk_header_size = 64;
+inline constexpr std::size_t chunk_align = 64;
+
+/// Bytes of pool a message of `size` bytes takes.
+constexpr std::uint64_t chunk_bytes(std::uint64_t size) noexcept {
+  return chunk_header_size + (size + chunk_align - 1) / chunk_align * chunk_align;
+}
 
 /// A mapped segment. Offsets into it are computed from the creator's geometry, which is checked
 /// against the mapping's real size before use, so a corrupt header cannot send an access outside.
@@ -115,6 +149,11 @@ class segment {
   ring_header& ring(std::uint32_t sender, std::uint32_t receiver) const noexcept;
   /// Slot `i` (already reduced modulo the slot count) of a ring: slot_size bytes.
   std::byte* slot(std::uint32_t sender, std::uint32_t receiver, std::uint32_t i) const noexcept;
+  /// The pool of sender place `sender`: shape().pool_bytes bytes.
+  std::byte* pool(std::uint32_t sender) const noexcept;
+  /// The message a slot's chunk_ref names in `sender`'s pool, or an empty optional if the
+  /// reference is out of range or does not match the chunk's header (a corrupt segment).
+  std::optional<std::span<std::byte>> chunk(std::uint32_t sender, const chunk_ref& ref) const;
   segment_header& header() const noexcept { return *header_; }
 
   /// Takes a free (or dead) participant slot of `s`; returns its index. Throws when full.
@@ -169,7 +208,7 @@ struct segment_info {
     side role = side::sender;
     std::uint32_t index = 0;  // its place in the participants table
     std::uint32_t pid = 0;
-    std::uint32_t state = 0;  // 1 joining, 2 open, 3 closed
+    std::uint32_t state = 0;  // state_joining, state_open, state_closed or state_closing
     bool alive = false;       // the operating system's answer, as for the transport itself
   };
 

@@ -676,7 +676,24 @@ class zmq_receiver final : public transport::receiver_link, link_base {
 
   std::string endpoint() const override { return first_endpoint(); }
 
-  void close() noexcept override { release(); }
+  // A frame that ZeroMQ holds on the heap is kept by taking its message (no copy); a short one,
+  // which ZeroMQ stores inside the message object itself, is copied.
+  transport::kept keep(std::span<const std::byte> frame) override {
+    if (msg_.size() <= 64) return receiver_link::keep(frame);
+    std::uint64_t token = (std::uint64_t{1} << 63) | ++kept_count_;  // apart from the copies'
+    kept_.emplace_back(token, std::move(msg_));
+    msg_ = ::zmq::message_t();
+    return {token, frame};
+  }
+
+  void release(std::uint64_t token) noexcept override {
+    auto it =
+        std::find_if(kept_.begin(), kept_.end(), [&](const auto& k) { return k.first == token; });
+    if (it == kept_.end()) return receiver_link::release(token);
+    kept_.erase(it);
+  }
+
+  void close() noexcept override { link_base::release(); }
 
  private:
   bool stream_over() {
@@ -746,6 +763,8 @@ class zmq_receiver final : public transport::receiver_link, link_base {
 
   ::zmq::message_t msg_;
   ::zmq::message_t topic_;
+  std::vector<std::pair<std::uint64_t, ::zmq::message_t>> kept_;
+  std::uint64_t kept_count_ = 0;
   int timeout_ms_ = -1;
   bool ended_ = false;
   unsigned reads_ = 0;

@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -32,7 +33,111 @@ template <class T>
 constexpr std::uint64_t channel_fingerprint() {
   return message_has_schema<T> ? 0 : fingerprint<T>;
 }
+
+template <class E>
+inline constexpr bool is_byte_element =
+    std::is_same_v<E, std::byte> || std::is_same_v<E, char> || std::is_same_v<E, signed char> ||
+    std::is_same_v<E, unsigned char> || std::is_same_v<E, char8_t>;
+
+template <class T>
+struct byte_buffer_traits : std::false_type {};
+template <class E, class A>
+struct byte_buffer_traits<std::vector<E, A>> : std::bool_constant<is_byte_element<E>> {};
+template <class E, class Tr, class A>
+struct byte_buffer_traits<std::basic_string<E, Tr, A>> : std::bool_constant<is_byte_element<E>> {};
+
+// The bytes of a message of a byte buffer type, in place: its body is a count and that many
+// bytes. Throws: decode_error.
+std::span<const std::byte> byte_buffer_body(const frame_view& f);
+[[noreturn]] void throw_stale_loan();
 }  // namespace detail
+
+/// A type whose messages are a run of bytes, which loans and views reach in place:
+/// std::vector or std::basic_string of std::byte, char, signed or unsigned char, or char8_t.
+template <class T>
+concept byte_buffer = detail::byte_buffer_traits<T>::value;
+
+/// A buffer for the next message of a sender of a byte_buffer type, made by sender::loan(n) in
+/// the memory the transport sends from (shared memory over shm://: the sender's pool for a
+/// message longer than a ring slot, else the slot itself), and sent by sender::send without
+/// a copy. One loan per sender at a time: a later loan() or send of a value replaces it
+/// (sending a replaced loan throws brine::error). Dropping it unsent gives the memory back.
+class loan {
+ public:
+  loan() = default;
+  loan(loan&& o) noexcept : link_(std::exchange(o.link_, nullptr)), id_(o.id_), bytes_(o.bytes_) {}
+  loan& operator=(loan&& o) noexcept {
+    link_ = std::exchange(o.link_, nullptr);
+    id_ = o.id_;
+    bytes_ = o.bytes_;
+    return *this;
+  }
+
+  /// The message's bytes, to be written before sending.
+  std::span<std::byte> bytes() const noexcept { return bytes_; }
+  std::byte* data() const noexcept { return bytes_.data(); }
+  std::size_t size() const noexcept { return bytes_.size(); }
+
+ private:
+  template <class>
+  friend class sender;
+  loan(const transport::sender_link* link, std::uint64_t id, std::span<std::byte> bytes)
+      : link_(link), id_(id), bytes_(bytes) {}
+  const transport::sender_link* link_ = nullptr;  // who made it; nullptr once sent
+  std::uint64_t id_ = 0;
+  std::span<std::byte> bytes_;
+};
+
+/// A message received in place (receiver::recv_view): its bytes stay where the transport put
+/// them (shared memory over shm://, where senders leave them alone) until the view is released
+/// or destroyed, also past later receives and the receiver's close(). Move-only.
+class view {
+ public:
+  view() = default;
+  view(view&& o) noexcept
+      : link_(std::move(o.link_)),
+        token_(o.token_),
+        bytes_(o.bytes_),
+        topic_(std::move(o.topic_)) {}
+  view& operator=(view&& o) noexcept {
+    if (this != &o) {
+      release();
+      link_ = std::move(o.link_);
+      token_ = o.token_;
+      bytes_ = o.bytes_;
+      topic_ = std::move(o.topic_);
+    }
+    return *this;
+  }
+  ~view() { release(); }
+
+  /// The message's content (the bytes of the byte buffer sent); empty once released.
+  std::span<const std::byte> bytes() const noexcept { return bytes_; }
+  const std::byte* data() const noexcept { return bytes_.data(); }
+  std::size_t size() const noexcept { return bytes_.size(); }
+  /// Its topic (publish/subscribe).
+  const std::string& topic() const noexcept { return topic_; }
+  /// Whether it still holds a message.
+  explicit operator bool() const noexcept { return link_ != nullptr; }
+
+  /// Gives the memory back to the transport now.
+  void release() noexcept {
+    if (link_) link_->release(token_);
+    link_.reset();
+    bytes_ = {};
+  }
+
+ private:
+  template <class>
+  friend class receiver;
+  view(std::shared_ptr<transport::receiver_link> link, std::uint64_t token,
+       std::span<const std::byte> bytes, std::string topic)
+      : link_(std::move(link)), token_(token), bytes_(bytes), topic_(std::move(topic)) {}
+  std::shared_ptr<transport::receiver_link> link_;
+  std::uint64_t token_ = 0;
+  std::span<const std::byte> bytes_;
+  std::string topic_;
+};
 
 /// The sending end of a channel of T. Made by brine::push or brine::publish.
 /// Thread-safety: one thread at a time (it may move between threads).
@@ -61,6 +166,37 @@ class sender {
 
   /// Sends `v` only if that needs no waiting; returns whether it was sent.
   bool try_send(const T& v) { return send_until(v, {}, transport::deadline{}); }
+
+  /// A buffer for a message of `n` bytes in the transport's memory, sent by send(loan&&)
+  /// without a copy (see brine::loan). Throws: channel_closed after close().
+  brine::loan loan(std::size_t n) requires byte_buffer<T> {
+    transport::sender_link& l = link();
+    detail::note_type_once<T>();
+    std::size_t body = detail::varint_size(n) + n;
+    std::span<std::byte> out = l.prepare(detail::message_prefix<T>() + body);
+    detail::write_prefix<T>(out.data(), body);
+    detail::writer w(out.data() + detail::message_prefix<T>(), nullptr, 1);
+    w.varint(n);
+    return brine::loan(&l, ++prepared_, out.last(n));
+  }
+
+  /// Sends a loan made by this sender's loan() (then spent). Blocks as send(v) does.
+  /// Throws: brine::error for a loan replaced by a later loan or send, or already sent; as send.
+  void send(brine::loan&& l) requires byte_buffer<T> { send_loan(l, {}, transport::forever); }
+
+  /// Sends a loan under `topic` (publish only).
+  void send(std::string_view topic, brine::loan&& l) requires byte_buffer<T> {
+    if (pattern_ != transport::pattern::pubsub) detail::throw_no_topic();
+    send_loan(l, topic, transport::forever);
+  }
+
+  /// Sends a loan unless the queues stay full for `timeout`; returns whether it was sent. A loan
+  /// not sent stays valid.
+  template <class Rep, class Period>
+  bool send_for(brine::loan&& l,
+                std::chrono::duration<Rep, Period> timeout) requires byte_buffer<T> {
+    return send_loan(l, {}, transport::after(timeout));
+  }
 
   /// Waits until `count` receivers are connected (for publish: subscribed, so that they get
   /// every message sent from now on). Returns false after `timeout`.
@@ -91,6 +227,7 @@ class sender {
  private:
   bool send_until(const T& v, std::string_view topic, transport::deadline until) {
     transport::sender_link& l = link();
+    ++prepared_;  // replaces a loan
     detail::note_type_once<T>();
     std::size_t body = detail::body_size(v);
     std::span<std::byte> out = l.prepare(detail::message_prefix<T>() + body);
@@ -103,9 +240,20 @@ class sender {
     return *link_;
   }
 
+  bool send_loan(brine::loan& lo, std::string_view topic, transport::deadline until) {
+    transport::sender_link& l = link();
+    if (lo.link_ != &l || lo.id_ != prepared_) detail::throw_stale_loan();
+    if (!l.commit(topic, until)) return false;
+    lo.link_ = nullptr;
+    lo.bytes_ = {};
+    ++prepared_;
+    return true;
+  }
+
   transport::pattern pattern_;
   std::unique_ptr<transport::sender_link> link_;
   std::uint64_t dropped_at_close_ = 0;
+  std::uint64_t prepared_ = 0;  // counts prepare() calls: a loan is good while it is the last
 };
 
 /// The receiving end of a channel of T. Made by brine::pull or brine::subscribe.
@@ -150,6 +298,22 @@ class receiver {
 
   /// Decodes the next message into `out`, reusing its storage. Blocks. Throws: as recv().
   void recv_into(T& out) { recv_until(out, transport::forever); }
+
+  /// The next message's bytes in place, without a copy (see brine::view). Blocks.
+  /// Throws: as recv().
+  view recv_view() requires byte_buffer<T> {
+    view v;
+    view_until(v, transport::forever);
+    return v;
+  }
+
+  /// recv_view(), or an empty view if none arrives within `timeout`. Throws: as recv().
+  template <class Rep, class Period>
+  view recv_view_for(std::chrono::duration<Rep, Period> timeout) requires byte_buffer<T> {
+    view v;
+    view_until(v, transport::after(timeout));
+    return v;
+  }
 
   /// Topic of the last message received (publish/subscribe).
   const std::string& topic() const noexcept { return topic_; }
@@ -223,8 +387,36 @@ class receiver {
     return true;
   }
 
+  bool view_until(view& out, transport::deadline until) {
+    if (!link_) detail::throw_closed("brine: recv on a closed channel");
+    transport::received r;
+    switch (link_->recv(r, until)) {
+      case transport::recv_status::timeout:
+        return false;
+      case transport::recv_status::end:
+        ended_ = true;
+        detail::throw_closed("brine: end of stream on " + link_->endpoint());
+      case transport::recv_status::frame:
+        break;
+    }
+    topic_.assign(r.topic);
+    std::span<const std::byte> body;
+    try {
+      frame_view f = parse_frame(r.frame, limits_);
+      if (f.header.fingerprint != fingerprint<T>)
+        detail::throw_type_mismatch(fingerprint<T>, detail::type_name<T>(), schema_of<T>, f);
+      body = detail::byte_buffer_body(f);
+    } catch (...) {
+      link_->done();
+      throw;
+    }
+    transport::kept k = link_->keep(body);
+    out = view(link_, k.token, k.frame, topic_);
+    return true;
+  }
+
   limits limits_;
-  std::unique_ptr<transport::receiver_link> link_;
+  std::shared_ptr<transport::receiver_link> link_;
   std::string topic_;
   bool ended_ = false;
 };

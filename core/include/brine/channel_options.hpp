@@ -53,6 +53,12 @@ struct channel_options {
   /// wake-up from sleep costs tens of microseconds on a virtual machine), at the price of a
   /// core kept busy by each waiting sender or receiver. Off: a short spin, then a futex sleep.
   bool shm_busy_poll = false;
+  /// shm:// only: bytes of shared memory each sender has for messages longer than a ring slot
+  /// and for loans (sender::loan), fixed by whoever creates the segment; rounded down to 4 KiB.
+  /// Such messages are written there once and read in place; a longer one (or one while the
+  /// pool is full, in drop mode) goes through the ring slot by slot. Mapped sparse, like the
+  /// rings. 0: no pool.
+  std::uint64_t shm_pool_bytes = 64u << 20;
   /// Limits applied when decoding received messages.
   limits decode_limits{};
 };

@@ -12,6 +12,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "brine/channel_options.hpp"
 
@@ -89,6 +91,12 @@ struct received {
   std::string_view topic;
 };
 
+/// A frame kept past the next recv() (receiver_link::keep), until released by its token.
+struct kept {
+  std::uint64_t token = 0;
+  std::span<const std::byte> frame;
+};
+
 /// The receiving half of a transport. Thread-safety: one thread at a time.
 class receiver_link {
  public:
@@ -103,11 +111,24 @@ class receiver_link {
   /// reused before the next recv().
   virtual void done() noexcept {}
 
+  /// Instead of done(): keeps the frame returned last (`frame`, or a part of it) valid after
+  /// the next recv() and close(), until release(token), so that several can be held. A
+  /// transport that can keeps it where it is (shm://: in its slot or pool chunk, which senders
+  /// then leave alone); this default copies it. Throws: std::bad_alloc.
+  virtual kept keep(std::span<const std::byte> frame);
+
+  /// Gives back a frame kept by keep(). Unknown tokens are ignored.
+  virtual void release(std::uint64_t token) noexcept;
+
   /// The address bound (with its resolved port), or the first URL.
   virtual std::string endpoint() const = 0;
 
   /// Stops receiving; frames not yet received are discarded. Never blocks.
   virtual void close() noexcept = 0;
+
+ private:
+  std::vector<std::pair<std::uint64_t, std::vector<std::byte>>> copies_;  // keep()'s default
+  std::uint64_t copied_ = 0;
 };
 
 /// The calling end of request/reply: sends requests to a server and receives its replies, which
