@@ -152,6 +152,8 @@ def series(channels, shm):
     if shm:
         s += [("brine shm://", shm, "brine", "o-"),
               ("brine shm:// busy-poll", shm, "brine-busy", "o:"),
+              ("brine shm:// loan", shm, "brine-loan", "v-"),
+              ("brine shm:// loan, busy-poll", shm, "brine-loan-busy", "v:"),
               ("floor (spin, one cache line)", shm, "floor", "k:"),
               ("floor+copy", shm, "floor+copy", "k--"),
               ("Boost message_queue", shm, "boost-mq", "s-"),
@@ -192,7 +194,9 @@ def transport_section(channels, shm, out_dir):
           "`floor` is two processes spinning on one shared cache line, the hardware's limit; "
           "`floor+copy` also copies the message each way. \"brine ahead by\" is the peer's round trip "
           "over brine's, or brine's messages per second over the peer's: above 1× brine is ahead, "
-          "below 1× behind.\n"]
+          "below 1× behind. `brine-loan` sends loans and receives views: only an 8-byte counter of "
+          "each message is written and read, nothing is copied, so its MB/s is message size × "
+          "msg/s, not bytes moved.\n"]
     if shm:
         md.append("### Shared memory: brine `shm://` beside the floor, Boost.Interprocess, ZeroMQ "
                   "and iceoryx\n")

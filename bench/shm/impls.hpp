@@ -1,9 +1,10 @@
 #pragma once
 
 // The ways brine-bench-shm moves a message between two processes, behind one interface: the
-// floor (spinning on shared cache lines), brine's shm:// channels, Boost.Interprocess
-// message_queue and raw cppzmq over ipc://. Each method runs in one process of a pair (pair.hpp
-// forks the other), opens its ends after the fork and closes them before it returns.
+// floor (spinning on shared cache lines), brine's shm:// channels (copy and loan mode),
+// Boost.Interprocess message_queue and raw cppzmq over ipc://. Each method runs in one process of
+// a pair (pair.hpp forks the other), opens its ends after the fork and closes them before it
+// returns.
 
 #include <sys/resource.h>
 
@@ -96,6 +97,8 @@ class impl {
 
 std::unique_ptr<impl> make_floor_impl(bool copy);
 std::unique_ptr<impl> make_brine_impl(bool busy);
+/// brine in loan mode: sender::loan and receiver::recv_view, so that no message is copied.
+std::unique_ptr<impl> make_brine_loan_impl(bool busy);
 std::unique_ptr<impl> make_mq_impl();
 std::unique_ptr<impl> make_zmq_impl();
 /// Starts RouDi and returns the iceoryx implementation, or nullptr with the reason in `why_not`.

@@ -1,8 +1,9 @@
-// brine-bench-shm: brine's shm:// channels against the floor (two processes spinning on shared
-// cache lines), Boost.Interprocess message_queue, raw cppzmq over ipc:// and iceoryx (when built
-// with it), on one machine in one run: round-trip latency of a ping-pong (median, p99), one-way
-// throughput, and what an idle receiver costs. Runs of the implementations alternate, so that drift
-// in machine load falls on all of them; each figure is a median over several runs.
+// brine-bench-shm: brine's shm:// channels, in copy and loan mode, against the floor (two
+// processes spinning on shared cache lines), Boost.Interprocess message_queue, raw cppzmq over
+// ipc:// and iceoryx (when built with it), on one machine in one run: round-trip latency of a
+// ping-pong (median, p99), one-way throughput, and what an idle receiver costs. Runs of the
+// implementations alternate, so that drift in machine load falls on all of them; each figure is a
+// median over several runs.
 
 #include <sys/resource.h>
 #include <unistd.h>
@@ -52,6 +53,7 @@ constexpr double floor_target = 3.0;        // brine 64 B round trip over the fl
 constexpr double busy_floor_target = 2.0;   // the same with busy polling
 constexpr double others_target = 10.0;      // message_queue's and zmq's round trip over brine's
 constexpr double throughput_target = 10e6;  // brine 64 B msg/s, at least
+constexpr double loan_size_target = 2.0;    // loaned 1 MiB round trip over loaned 64 B, at most
 
 constexpr unsigned run_limit_seconds = 60;
 
@@ -304,6 +306,8 @@ struct contenders {
     owned.push_back(make_floor_impl(true));
     owned.push_back(make_brine_impl(false));
     owned.push_back(make_brine_impl(true));
+    owned.push_back(make_brine_loan_impl(false));
+    owned.push_back(make_brine_loan_impl(true));
     owned.push_back(make_mq_impl());
     owned.push_back(make_zmq_impl());
 #ifdef BRINE_BENCH_ICEORYX
@@ -329,10 +333,10 @@ void print_preamble(const config& cfg, const plan& pl, const contenders& c, json
       "Two processes per run, forked before either opens anything; size is the whole message "
       "(for brine,\nthe frame of a std::vector<std::byte>).\n");
   for (impl* i : c.all) {
-    std::printf("  %-10s ", i->name().c_str());
+    std::printf("  %-15s ", i->name().c_str());
     for (char ch : i->how()) {
       std::putchar(ch);
-      if (ch == '\n') std::printf("  %-10s ", "");
+      if (ch == '\n') std::printf("  %-15s ", "");
     }
     std::putchar('\n');
   }
@@ -354,7 +358,7 @@ void print_preamble(const config& cfg, const plan& pl, const contenders& c, json
 
 void latency_section(std::vector<size_results>& results, const contenders& c, const plan& pl,
                      json_report& report) {
-  std::printf("Round-trip latency (us)\n%-6s %-10s %8s %9s %9s %17s %8s %8s\n", "size", "impl",
+  std::printf("Round-trip latency (us)\n%-6s %-15s %8s %9s %9s %17s %8s %8s\n", "size", "impl",
               "trips", "median", "p99", "runs", "/floor", "/brine");
   auto us = [](double ns) { return std::round(ns / 10) / 100; };
   for (size_results& r : results) {
@@ -369,7 +373,7 @@ void latency_section(std::vector<size_results>& results, const contenders& c, co
       const latency_result& l = got[k];
       double med = l.pooled.median_ns;
       std::printf(
-          "%-6s %-10s %8zu %9.2f %9.2f %17s %8s %8s\n", name.c_str(), who.c_str(), l.round_trips,
+          "%-6s %-15s %8zu %9.2f %9.2f %17s %8s %8s\n", name.c_str(), who.c_str(), l.round_trips,
           med / 1e3, l.pooled.p99_ns / 1e3,
           (fixed(l.run_median_low / 1e3, 2) + "-" + fixed(l.run_median_high / 1e3, 2)).c_str(),
           floor_ns > 0 ? fixed(med / floor_ns, 1).c_str() : "-",
@@ -386,7 +390,7 @@ void latency_section(std::vector<size_results>& results, const contenders& c, co
 
 void throughput_section(std::vector<size_results>& results, const contenders& c, const plan& pl,
                         json_report& report) {
-  std::printf("\nThroughput, one way (msg/s)\n%-6s %-10s %9s %9s %17s %9s %8s\n", "size", "impl",
+  std::printf("\nThroughput, one way (msg/s)\n%-6s %-15s %9s %9s %17s %9s %8s\n", "size", "impl",
               "msgs/run", "msg/s", "runs", "MB/s", "/brine");
   for (size_results& r : results) {
     std::vector<throughput_result> got = measure_throughput(c.streamers, r.message, pl);
@@ -399,7 +403,7 @@ void throughput_section(std::vector<size_results>& results, const contenders& c,
       const std::string& who = c.streamers[k]->name();
       const throughput_result& t = got[k];
       double mb = t.rate * static_cast<double>(r.size->frame) / 1e6;
-      std::printf("%-6s %-10s %9.0f %9s %17s %9.1f %8s\n", name.c_str(), who.c_str(), t.messages,
+      std::printf("%-6s %-15s %9.0f %9s %17s %9.1f %8s\n", name.c_str(), who.c_str(), t.messages,
                   si(t.rate).c_str(), (si(t.low) + "-" + si(t.high)).c_str(), mb,
                   brine_rate > 0 ? fixed(t.rate / brine_rate, 2).c_str() : "-");
       report.add(name, who, "msgs_per_s", std::round(t.rate), "msg/s");
@@ -415,12 +419,12 @@ void throughput_section(std::vector<size_results>& results, const contenders& c,
 void idle_section(const contenders& c, const plan& pl, json_report& report) {
   payload p = make_payload(64);
   std::string name(idle_case);
-  std::printf("\nIdle receiver (64 B message ends the wait)\n%-10s %8s %9s %8s %10s\n", "impl",
+  std::printf("\nIdle receiver (64 B message ends the wait)\n%-15s %8s %9s %8s %10s\n", "impl",
               "wall s", "CPU ms", "CPU %", "wake us");
   for (impl* i : c.idlers) {
     idle_result r = idle_run(*i, p, plan::seconds(pl.idle_seconds));
     double percent = r.wall_s > 0 ? r.cpu_s / r.wall_s * 100 : 0;
-    std::printf("%-10s %8.2f %9.2f %8.2f %10.1f\n", i->name().c_str(), r.wall_s, r.cpu_s * 1e3,
+    std::printf("%-15s %8.2f %9.2f %8.2f %10.1f\n", i->name().c_str(), r.wall_s, r.cpu_s * 1e3,
                 percent, r.wake_ns / 1e3);
     report.add(name, i->name(), "idle_wall_s", std::round(r.wall_s * 1000) / 1000, "s");
     report.add(name, i->name(), "idle_cpu_ms", std::round(r.cpu_s * 1e5) / 100, "ms");
@@ -432,13 +436,28 @@ void idle_section(const contenders& c, const plan& pl, json_report& report) {
 
 const char* verdict(bool met) { return met ? "ok" : "MISSED"; }
 
+// One line of the targets: what is compared, this run's figure, the target, whether it was met.
+void print_target(const std::string& what, const std::string& figure, const std::string& target,
+                  bool met) {
+  std::printf("  %-56s %14s  target %-9s  %s\n", what.c_str(), figure.c_str(), target.c_str(),
+              verdict(met));
+}
+
+std::string times(double x, int digits) { return fixed(x, digits) + "x"; }
+
+double hundredths(double x) { return std::round(x * 100) / 100; }
+
 // The targets, from this run's figures.
 void targets_section(const std::vector<size_results>& results, const contenders& c,
                      json_report& report) {
   std::printf("\nTargets (the issue's; this run)\n");
-  auto small = std::find_if(results.begin(), results.end(),
-                            [](const size_results& r) { return r.size->frame == 64; });
-  if (small == results.end()) {
+  auto of_size = [&](std::size_t frame) -> const size_results* {
+    auto it = std::find_if(results.begin(), results.end(),
+                           [&](const size_results& r) { return r.size->frame == frame; });
+    return it == results.end() ? nullptr : &*it;
+  };
+  const size_results* small = of_size(64);
+  if (small == nullptr) {
     std::printf("  (not evaluated: they are about 64 B messages, a case this run left out)\n");
   } else {
     double b = median_rtt(*small, "brine");
@@ -447,45 +466,52 @@ void targets_section(const std::vector<size_results>& results, const contenders&
     double z = median_rtt(*small, "cppzmq");
     auto t = small->throughput.find("brine");
     double rate = t == small->throughput.end() ? 0 : t->second.rate;
-    std::printf(
-        "  64 B round trip, brine / floor (one cache line) %8.1fx        target <= %.0fx   %s\n",
-        b / f, floor_target, verdict(b / f <= floor_target));
-    std::printf(
-        "  64 B round trip, boost-mq / brine               %8.2fx        target >= %.0fx  %s\n",
-        m / b, others_target, verdict(m / b >= others_target));
-    std::printf(
-        "  64 B round trip, cppzmq ipc / brine             %8.2fx        target >= %.0fx  %s\n",
-        z / b, others_target, verdict(z / b >= others_target));
-    std::printf("  64 B throughput, brine                          %8s msg/s  target >= %s %s\n",
-                si(rate).c_str(), si(throughput_target).c_str(),
-                verdict(rate >= throughput_target));
-    report.add("targets", "brine", "rtt_64B_over_floor", std::round(b / f * 100) / 100, "x");
+    print_target("64 B round trip, brine / floor (one cache line)", times(b / f, 1),
+                 "<= " + fixed(floor_target, 0) + "x", b / f <= floor_target);
+    print_target("64 B round trip, boost-mq / brine", times(m / b, 2),
+                 ">= " + fixed(others_target, 0) + "x", m / b >= others_target);
+    print_target("64 B round trip, cppzmq ipc / brine", times(z / b, 2),
+                 ">= " + fixed(others_target, 0) + "x", z / b >= others_target);
+    print_target("64 B throughput, brine", si(rate) + " msg/s", ">= " + si(throughput_target),
+                 rate >= throughput_target);
+    report.add("targets", "brine", "rtt_64B_over_floor", hundredths(b / f), "x");
     double busy = median_rtt(*small, "brine-busy");
     if (busy > 0) {
-      std::printf(
-          "  64 B round trip, brine-busy / floor             %8.1fx        target <= %.0fx   %s\n",
-          busy / f, busy_floor_target, verdict(busy / f <= busy_floor_target));
-      report.add("targets", "brine-busy", "rtt_64B_over_floor", std::round(busy / f * 100) / 100,
-                 "x");
+      print_target("64 B round trip, brine-busy / floor", times(busy / f, 1),
+                   "<= " + fixed(busy_floor_target, 0) + "x", busy / f <= busy_floor_target);
+      report.add("targets", "brine-busy", "rtt_64B_over_floor", hundredths(busy / f), "x");
     }
-    report.add("targets", "boost-mq", "rtt_64B_over_brine", std::round(m / b * 100) / 100, "x");
-    report.add("targets", "cppzmq", "rtt_64B_over_brine", std::round(z / b * 100) / 100, "x");
+    report.add("targets", "boost-mq", "rtt_64B_over_brine", hundredths(m / b), "x");
+    report.add("targets", "cppzmq", "rtt_64B_over_brine", hundredths(z / b), "x");
     report.add("targets", "brine", "msgs_per_s_64B", std::round(rate), "msg/s");
+  }
+  const size_results* large = of_size(1 << 20);
+  if (small == nullptr || large == nullptr) {
+    std::printf("  (loaned 1 MiB against 64 B not evaluated: this run left out one of them)\n");
+  } else {
+    for (const char* mine : {"brine-loan", "brine-loan-busy"}) {
+      double s = median_rtt(*small, mine);
+      double l = median_rtt(*large, mine);
+      if (s <= 0 || l <= 0) continue;
+      print_target("loaned 1 MiB / loaned 64 B round trip, " + std::string(mine), times(l / s, 2),
+                   "<= " + fixed(loan_size_target, 0) + "x", l / s <= loan_size_target);
+      report.add("targets", mine, "rtt_1MiB_over_64B", hundredths(l / s), "x");
+    }
   }
   for (const size_results& r : results) {
     double x = median_rtt(r, "iceoryx");
-    for (const char* mine : {"brine", "brine-busy"}) {
+    for (const char* mine : {"brine", "brine-busy", "brine-loan", "brine-loan-busy"}) {
       double b = median_rtt(r, mine);
       if (b <= 0 || x <= 0) continue;
-      std::printf("  %-5s round trip, iceoryx busy-poll / %-10s %6.2fx        target >  1x   %s\n",
-                  std::string(r.size->name).c_str(), mine, x / b, verdict(x / b > 1));
-      report.add("targets", "iceoryx",
-                 "rtt_" + std::string(r.size->name) + "_over_" + std::string(mine),
-                 std::round(x / b * 100) / 100, "x");
+      std::string size(r.size->name);
+      print_target(size + " round trip, iceoryx busy-poll / " + mine, times(x / b, 2), "> 1x",
+                   x / b > 1);
+      report.add("targets", "iceoryx", "rtt_" + size + "_over_" + std::string(mine),
+                 hundredths(x / b), "x");
     }
   }
-  std::printf("  Not measured: brine loan mode (shm:// has no loans yet)%s%s.\n",
-              c.iceoryx_missing.empty() ? "" : "; iceoryx: ", c.iceoryx_missing.c_str());
+  if (!c.iceoryx_missing.empty())
+    std::printf("  Not measured: iceoryx (%s).\n", c.iceoryx_missing.c_str());
 }
 
 void run(const config& cfg) {
