@@ -100,18 +100,6 @@ geometry shape_from(const channel_options& o) {
   return g;
 }
 
-// The flags of a slot, which a receiver may change (flag_taken) while others read them.
-std::uint32_t slot_flags(const std::byte* slot) noexcept {
-  auto* flags = const_cast<std::uint32_t*>(
-      reinterpret_cast<const std::uint32_t*>(slot + offsetof(slot_header, flags)));
-  return std::atomic_ref<std::uint32_t>(*flags).load(std::memory_order_relaxed);
-}
-
-void mark_taken(std::byte* slot) noexcept {
-  auto* flags = reinterpret_cast<std::uint32_t*>(slot + offsetof(slot_header, flags));
-  std::atomic_ref<std::uint32_t>(*flags).fetch_or(flag_taken, std::memory_order_relaxed);
-}
-
 class shm_sender final : public transport::sender_link {
  public:
   shm_sender(transport::pattern p, const transport::endpoint& where, const channel_options& o,
@@ -410,8 +398,7 @@ class shm_sender final : public transport::sender_link {
       }
     }
     if (from_staging) std::memcpy(chunk_data(*chunk_).data(), staging_.data(), staging_.size());
-    in_flight_.push_back(
-        chunk_use{chunk_->position, chunk_->position + chunk_bytes(chunk_->size), {}});
+    in_flight_.push_back(chunk_use{chunk_->position, chunk_->position + chunk_bytes(chunk_->size)});
     for (std::uint32_t r = 0; r < seg_.shape().max_receivers; ++r) {
       if (!is_open(seg_.receiver(r))) continue;
       if (room(r) < 1 && room_now(r) < 1) {
@@ -436,7 +423,10 @@ class shm_sender final : public transport::sender_link {
   struct chunk_use {
     std::uint64_t position;
     std::uint64_t end;
-    std::vector<std::pair<std::uint32_t, std::uint64_t>> sent;  // (receiver, ring position)
+    std::uint32_t sent = 0;  // slots naming it: its entries in sent_, after the older chunks'
+    // Its receivers give it back once they keep no chunk before this position (0: position + 1;
+    // see ring_header::held_from).
+    std::uint64_t held_below = 0;
   };
 
   // Whether a message of `size` bytes goes through the pool (rather than slot by slot).
@@ -454,17 +444,28 @@ class shm_sender final : public transport::sender_link {
     const std::uint64_t pool = seg_.shape().pool_bytes;
     const std::uint64_t need = chunk_bytes(size);
     if (need > pool) return std::nullopt;
-    reclaim();
+    // Asking a receiver's head costs a cache miss: chunks are taken back only once those in
+    // flight would span more than a sixteenth of the pool, or when there is no room.
+    std::optional<chunk_ref> c = place(need, size, pool / 16);
+    if (!c) {
+      reclaim();
+      c = place(need, size, pool);
+    }
+    if (!c) reclaim_dead_receivers();  // a dead receiver may hold chunks: its place is freed
+    return c;
+  }
+
+  // A chunk of `need` bytes after the last one, if the chunks in flight then span at most `span`.
+  std::optional<chunk_ref> place(std::uint64_t need, std::size_t size, std::uint64_t span) {
+    const std::uint64_t pool = seg_.shape().pool_bytes;
     // An empty pool starts again at its beginning, whose pages are warm.
     if (in_flight_.empty()) alloc_ = (alloc_ + pool - 1) / pool * pool;
     std::uint64_t start = alloc_;
     if (pool - start % pool < need) start += pool - start % pool;  // chunks do not wrap
     std::uint64_t oldest = in_flight_.empty() ? start : in_flight_.front().position;
-    if (start + need - oldest > pool) {
-      reclaim_dead_receivers();  // a dead receiver may hold chunks: its place is freed
-      return std::nullopt;
-    }
+    if (start + need - oldest > span) return std::nullopt;
     alloc_ = start + need;
+    seg_.sender(index_).pool_alloc.store(alloc_, std::memory_order_relaxed);
     chunk_ref c{start, size};
     std::memcpy(seg_.pool(index_) + start % pool, &c, sizeof c);
     return c;
@@ -474,22 +475,36 @@ class shm_sender final : public transport::sender_link {
   void drop_chunk() noexcept {
     if (!chunk_) return;
     alloc_ = chunk_->position;
+    seg_.sender(index_).pool_alloc.store(alloc_, std::memory_order_relaxed);
     chunk_.reset();
   }
 
   // Takes back the oldest chunks that every receiver has done with.
   void reclaim() {
-    while (!in_flight_.empty() && released(in_flight_.front()))
+    while (!in_flight_.empty() && oldest_released()) {
+      sent_.erase(sent_.begin(), sent_.begin() + in_flight_.front().sent);
       in_flight_.pop_front();
+    }
   }
 
-  bool released(const chunk_use& c) const {
-    for (auto [r, at] : c.sent) {
-      if (seg_.ring(index_, r).head.load(std::memory_order_acquire) > at) continue;
-      // A subscriber that joins a place skips what was queued there.
-      std::uint32_t state = seg_.receiver(r).state.load(std::memory_order_acquire);
-      if (pubsub_ && state != state_open && state != state_closing) continue;
-      return false;
+  // Whether every receiver the oldest chunk went to has consumed the slot naming it and keeps
+  // no chunk at or before it (or, for publish/subscribe, has left: a subscriber that joins a place
+  // skips what was queued there). A receiver that left or was evicted keeps nothing; messages
+  // it did not read wait for the receiver that takes its place.
+  bool oldest_released() const {
+    const chunk_use& c = in_flight_.front();
+    const std::uint64_t below = c.held_below != 0 ? c.held_below : c.position + 1;
+    for (std::uint32_t i = 0; i < c.sent; ++i) {
+      auto [r, at] = sent_[i];
+      const participant& p = seg_.receiver(r);
+      if (pubsub_) {
+        std::uint32_t state = p.state.load(std::memory_order_acquire);
+        if (state != state_open && state != state_closing) continue;
+      }
+      const ring_header& ring = seg_.ring(index_, r);
+      if (ring.head.load(std::memory_order_acquire) <= at) return false;
+      std::uint64_t held = ring.held_from.load(std::memory_order_acquire);
+      if (held != 0 && held <= below && p.owner.load(std::memory_order_acquire) != 0) return false;
     }
     return true;
   }
@@ -508,45 +523,68 @@ class shm_sender final : public transport::sender_link {
     }
     if (!recorded)
       in_flight_.push_back(
-          chunk_use{chunk_->position, chunk_->position + chunk_bytes(chunk_->size), {}});
-    in_flight_.back().sent.emplace_back(r, tails_[r]);
+          chunk_use{chunk_->position, chunk_->position + chunk_bytes(chunk_->size)});
+    ++in_flight_.back().sent;
+    sent_.emplace_back(r, tails_[r]);
     publish(r, slot, size, flag_chunk);
   }
 
   // A place taken over from a sender that died or left may have messages in its pool that
-  // receivers have still to read: they are found through the slots naming them.
+  // receivers have still to read, found through the slots naming them, and chunks receivers
+  // keep (views), found through the rings' held_from: all lie between the oldest of those and
+  // where the last sender would have allocated next (its pool_alloc).
   void recover_pool() {
-    if (seg_.shape().pool_bytes == 0) return;
+    const std::uint64_t pool = seg_.shape().pool_bytes;
+    if (pool == 0) return;
     const std::uint64_t mask = seg_.shape().slots - 1;
-    std::vector<chunk_use> found;
+    const std::uint64_t last_alloc = seg_.sender(index_).pool_alloc.load(std::memory_order_acquire);
+    alloc_ = last_alloc;
+    struct use {
+      std::uint64_t position, end;
+      std::vector<std::pair<std::uint32_t, std::uint64_t>> sent;
+      bool kept = false;
+    };
+    std::vector<use> found;
+    use kept{UINT64_MAX, last_alloc, {}, true};  // the chunks receivers keep, as one
     for (std::uint32_t r = 0; r < seg_.shape().max_receivers; ++r) {
-      if (pubsub_ && !is_open(seg_.receiver(r))) continue;
+      std::uint32_t state = seg_.receiver(r).state.load(std::memory_order_acquire);
+      if (pubsub_ && state != state_open && state != state_closing) continue;
+      std::uint64_t held = seg_.ring(index_, r).held_from.load(std::memory_order_acquire);
+      if (held != 0 && seg_.receiver(r).owner.load(std::memory_order_acquire) != 0) {
+        kept.position = std::min(kept.position, held - 1);
+        kept.sent.emplace_back(r, 0);
+      }
       for (std::uint64_t k = head_seen_[r]; k < tails_[r]; ++k) {
         const std::byte* slot = seg_.slot(index_, r, static_cast<std::uint32_t>(k & mask));
         slot_header h;
-        std::memcpy(&h.size, slot, sizeof h.size);
-        if ((slot_flags(slot) & flag_chunk) == 0 || h.size < sizeof(chunk_ref)) continue;
+        std::memcpy(&h, slot, sizeof h);
+        if ((h.flags & flag_chunk) == 0 || h.size < sizeof(chunk_ref)) continue;
         chunk_ref c;
         std::memcpy(&c, slot + slot_header_size, sizeof c);
         if (!seg_.chunk(index_, c)) continue;  // not a chunk: the receiver will say so
         auto same = std::find_if(found.begin(), found.end(),
-                                 [&](const chunk_use& u) { return u.position == c.position; });
+                                 [&](const use& u) { return u.position == c.position; });
         if (same == found.end())
           same = found.insert(found.end(),
-                              chunk_use{c.position, c.position + chunk_bytes(c.size), {}});
+                              use{c.position, c.position + chunk_bytes(c.size), {}, false});
         same->sent.emplace_back(r, k);
       }
     }
+    if (!kept.sent.empty()) found.push_back(kept);
     if (found.empty()) return;
     std::sort(found.begin(), found.end(),
-              [](const chunk_use& a, const chunk_use& b) { return a.position < b.position; });
-    std::uint64_t end = 0;
-    for (const chunk_use& u : found)
-      end = std::max(end, u.end);
-    if (end - found.front().position > seg_.shape().pool_bytes)
+              [](const use& a, const use& b) { return a.position < b.position; });
+    for (const use& u : found)
+      alloc_ = std::max(alloc_, u.end);
+    if (alloc_ - found.front().position > pool)
       throw transport_error("brine: " + url_ + ": corrupt pool (chunks out of range)");
-    alloc_ = end;
-    in_flight_.assign(found.begin(), found.end());
+    seg_.sender(index_).pool_alloc.store(alloc_, std::memory_order_relaxed);
+    for (const use& u : found) {
+      // The kept ones go back once no receiver keeps any chunk made before this sender came.
+      in_flight_.push_back(chunk_use{u.position, u.end, static_cast<std::uint32_t>(u.sent.size()),
+                                     u.kept ? last_alloc : 0});
+      sent_.insert(sent_.end(), u.sent.begin(), u.sent.end());
+    }
   }
 
   // Whether every open subscriber's ring has `need` free slots. A subscriber without room that
@@ -597,7 +635,8 @@ class shm_sender final : public transport::sender_link {
   std::optional<std::uint32_t> in_slot_;  // the receiver whose slot prepare() handed out
   std::optional<chunk_ref> chunk_;        // the chunk prepare() handed out
   std::deque<chunk_use> in_flight_;       // chunks sent and maybe still read, oldest first
-  std::uint64_t alloc_ = 0;               // where the next chunk goes
+  std::deque<std::pair<std::uint32_t, std::uint64_t>> sent_;  // their slots: (receiver, position)
+  std::uint64_t alloc_ = 0;                                   // where the next chunk goes
   clock::time_point last_liveness_{};
   std::size_t in_slot_size_ = 0;
   bool closed_ = false;
@@ -624,6 +663,7 @@ class shm_receiver final : public transport::receiver_link {
       }
     }
     places_.push_back(place_state(index_));
+    next_chunk_.assign(seg_.shape().max_senders, 0);
     if (pubsub_) seg_.open(side::receiver, index_);
   }
   ~shm_receiver() override {
@@ -685,8 +725,8 @@ class shm_receiver final : public transport::receiver_link {
     closed_ = true;
     release_pending();
     if (!holds_.empty()) {
-      // Frames are still kept (views): the places stay this receiver's, closed to senders, and
-      // their slots and chunks untouched, until the last is released.
+      // Chunks are still kept (views): the places stay this receiver's, closed to senders, and
+      // the chunks untouched, until the last is released.
       for (const place& pl : places_)
         seg_.receiver(pl.index).state.store(state_closing, std::memory_order_release);
       return;
@@ -702,15 +742,22 @@ class shm_receiver final : public transport::receiver_link {
       assembled_ = {};
       return {token, frame};
     }
-    // In a slot (or the chunk it names): the slot stays unread for the senders, marked taken
-    // for whoever would take this place over, until release().
     auto [k, s] = *pending_;
-    pending_.reset();
     place& pl = places_[k];
-    std::uint64_t at = pl.heads[s]++;
-    mark_taken(seg_.slot(s, pl.index, static_cast<std::uint32_t>(at & (seg_.shape().slots - 1))));
-    pl.held[s].push_back(at);
-    holds_.push_back(hold{token, static_cast<std::uint32_t>(k), s, at});
+    if (!pending_chunk_) {
+      // In a ring slot, which goes back to the sender: copied (at most a slot, 4 KiB).
+      copies_.emplace_back(token, std::vector<std::byte>(frame.begin(), frame.end()));
+      release_pending();
+      return {token, copies_.back().second};
+    }
+    // In the sender's pool: the slot goes back at once; the chunk stays the receiver's (the
+    // ring's held_from says so to the sender) until release().
+    std::deque<std::uint64_t>& held = pl.held[s];
+    if (held.empty())
+      seg_.ring(s, pl.index).held_from.store(*pending_chunk_ + 1, std::memory_order_release);
+    held.push_back(*pending_chunk_);
+    holds_.push_back(hold{token, static_cast<std::uint32_t>(k), s, *pending_chunk_});
+    release_pending();
     return {token, frame};
   }
 
@@ -720,11 +767,12 @@ class shm_receiver final : public transport::receiver_link {
     if (h != holds_.end()) {
       place& pl = places_[h->place];
       std::deque<std::uint64_t>& held = pl.held[h->sender];
-      held.erase(std::find(held.begin(), held.end(), h->at));
-      std::uint64_t head = held.empty() ? pl.heads[h->sender] : held.front();
-      ring_header& ring = seg_.ring(h->sender, pl.index);
-      if (head > ring.head.load(std::memory_order_relaxed)) {
-        ring.head.store(head, std::memory_order_release);
+      // Chunks of one sender come to a ring in the order of their positions.
+      bool oldest = !held.empty() && held.front() == h->position;
+      held.erase(std::find(held.begin(), held.end(), h->position));
+      if (oldest) {
+        std::uint64_t from = held.empty() ? 0 : held.front() + 1;
+        seg_.ring(h->sender, pl.index).held_from.store(from, std::memory_order_release);
         ring_bell(seg_.sender(h->sender));
       }
       holds_.erase(h);
@@ -775,17 +823,17 @@ class shm_receiver final : public transport::receiver_link {
     std::vector<std::uint64_t> heads;      // where this receiver reads in each sender's ring
     std::vector<std::uint64_t> tail_seen;  // each sender's tail, as last read
     std::vector<std::vector<std::byte>> partial;
-    // Slots kept (keep()) and not yet released, oldest first: the ring's head, which senders
-    // see, stays at the oldest.
+    // Per sender: the pool positions of the chunks kept (keep()) and not yet released, oldest
+    // first; the ring's held_from shows the oldest to the sender.
     std::vector<std::deque<std::uint64_t>> held;
   };
 
-  // A kept slot.
+  // A kept chunk.
   struct hold {
     std::uint64_t token;
     std::uint32_t place;  // index in places_
     std::uint32_t sender;
-    std::uint64_t at;  // position in the ring
+    std::uint64_t position;  // in the sender's pool
   };
 
   place place_state(std::uint32_t index) const {
@@ -805,15 +853,20 @@ class shm_receiver final : public transport::receiver_link {
     consume(places_[k], s);
   }
 
+  // Senders allocate chunks one after another, or from their pool's beginning when it is empty:
+  // the chunk a slot names is most likely at one of those two places. Fetching them while the
+  // slot is read overlaps two cache misses that otherwise come one after the other.
+  void prefetch_chunk(std::uint32_t s) const noexcept {
+    const std::uint64_t pool = seg_.shape().pool_bytes;
+    if (pool == 0 || next_chunk_[s] == 0) return;
+    const std::byte* base = seg_.pool(s);
+    __builtin_prefetch(base + next_chunk_[s] % pool);
+    __builtin_prefetch(base);
+  }
+
   // Moves past the slot at the head of `s`'s ring.
   void consume(place& pl, std::uint32_t s) noexcept {
-    std::uint64_t at = pl.heads[s]++;
-    if (!pl.held[s].empty()) {
-      // Behind a kept slot the head stays; whoever takes the place over skips this one.
-      mark_taken(seg_.slot(s, pl.index, static_cast<std::uint32_t>(at & (seg_.shape().slots - 1))));
-      return;
-    }
-    seg_.ring(s, pl.index).head.store(pl.heads[s], std::memory_order_release);
+    seg_.ring(s, pl.index).head.store(++pl.heads[s], std::memory_order_release);
     ring_bell(seg_.sender(s));
   }
 
@@ -843,23 +896,18 @@ class shm_receiver final : public transport::receiver_link {
       while (available(pl, s) > 0) {
         const std::byte* slot = seg_.slot(
             s, pl.index, static_cast<std::uint32_t>(pl.heads[s] & (seg_.shape().slots - 1)));
+        prefetch_chunk(s);
         slot_header h;
-        std::memcpy(&h.size, slot, sizeof h.size);
-        h.flags = slot_flags(slot);
-        constexpr std::uint32_t known = flag_more | flag_continued | flag_chunk | flag_taken;
+        std::memcpy(&h, slot, sizeof h);
+        constexpr std::uint32_t known = flag_more | flag_continued | flag_chunk;
         bool chunk = (h.flags & flag_chunk) != 0;
         if (h.size > payload() || (h.flags & ~known) != 0 ||
             (chunk &&
              ((h.flags & (flag_more | flag_continued)) != 0 || h.size < sizeof(chunk_ref))))
           throw transport_error("brine: " + url_ + ": corrupt slot header");
         std::vector<std::byte>& part = pl.partial[s];
-        if ((h.flags & flag_taken) != 0) {
-          // Handed out to the receiver that had this place before, which died or closed while
-          // it kept an earlier message: delivered already.
-          consume(pl, s);
-          continue;
-        }
         trailer_.reset();
+        pending_chunk_.reset();
         if (chunk) {
           // In the sender's pool: read in place.
           part.clear();  // a message before it that its sender abandoned
@@ -875,6 +923,8 @@ class shm_receiver final : public transport::receiver_link {
           }
           pending_ = {static_cast<std::uint32_t>(k), s};
           next_ = (s + 1) % n;
+          next_chunk_[s] = c.position + chunk_bytes(c.size);
+          pending_chunk_ = c.position;
           trailer_ =
               std::span<const std::byte>(slot + slot_header_size + sizeof c, h.size - sizeof c);
           return std::span<const std::byte>(*data);
@@ -985,6 +1035,8 @@ class shm_receiver final : public transport::receiver_link {
   std::vector<std::byte> assembled_;
   std::optional<std::pair<std::uint32_t, std::uint32_t>> pending_;  // (place, sender) of a slot
   std::optional<std::span<const std::byte>> trailer_;  // after a pool message's chunk_ref
+  std::optional<std::uint64_t> pending_chunk_;         // the chunk of that message
+  std::vector<std::uint64_t> next_chunk_;  // per sender: where its next chunk likely is (0: none)
   std::vector<hold> holds_;
   std::vector<std::pair<std::uint64_t, std::vector<std::byte>>> copies_;  // kept assembled frames
   std::uint64_t tokens_ = 0;
@@ -1043,6 +1095,9 @@ class shm_client final : public transport::client_link {
       std::this_thread::sleep_for(1ms);
       asked_ = {};  // ask the operating system again
     }
+    // The server this request goes to: if losses() has not seen one yet (the client started
+    // before the server), its going away must still count as a loss.
+    if (last_ == 0) last_ = server_;
     return requests_.commit({}, until);
   }
 

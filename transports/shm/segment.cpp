@@ -296,6 +296,10 @@ bool segment::take(side s, std::uint32_t index, std::uint32_t owner, bool open) 
   participant& p = s == side::sender ? sender(index) : receiver(index);
   process_id me = process_id::self();
   if (!p.owner.compare_exchange_strong(owner, me.pid, std::memory_order_acq_rel)) return false;
+  // Chunks the place's last owner kept (views) went with it.
+  if (s == side::receiver)
+    for (std::uint32_t k = 0; k < shape_.max_senders; ++k)
+      ring(k, index).held_from.store(0, std::memory_order_release);
   p.start_time.store(me.start_time, std::memory_order_relaxed);
   p.generation.fetch_add(1, std::memory_order_relaxed);
   p.sleeping.store(0, std::memory_order_relaxed);
@@ -387,7 +391,7 @@ void read_tables(segment_info& info, const std::byte* base) {
       for (std::uint64_t k = head; k < tail; ++k) {
         slot_header h;
         std::memcpy(&h, ring + sizeof(ring_header) + (k & (g.slots - 1)) * g.slot_size, sizeof h);
-        if ((h.flags & (flag_continued | flag_taken)) == 0) ++info.queued_messages;
+        if ((h.flags & flag_continued) == 0) ++info.queued_messages;
       }
     }
   }

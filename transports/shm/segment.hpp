@@ -46,7 +46,7 @@ struct process_id {
 // ---- shared layout (all fields naturally aligned; std::atomic of lock-free sizes only) ----
 
 inline constexpr char segment_magic[8] = {'b', 'r', 'i', 'n', 'e', 's', 'h', 'm'};
-inline constexpr std::uint32_t layout_version = 3;  // 3: senders' pools, slot flags chunk and taken
+inline constexpr std::uint32_t layout_version = 3;  // 3: senders' pools, slot flag chunk
 
 /// A participant slot. `owner` is 0 when free, else the pid; `start_time` disambiguates reuse.
 struct participant {
@@ -56,7 +56,10 @@ struct participant {
   std::atomic<std::uint32_t> doorbell;    // bumped by peers; futex word this participant waits on
   std::atomic<std::uint32_t> sleeping;    // 1 while waiting on its doorbell
   std::atomic<std::uint64_t> generation;  // bumped each time the slot is taken
-  std::uint8_t pad[64 - 32];
+  // A sender's: where its pool's next chunk goes (a position, see chunk_ref), for a sender that
+  // takes the place over.
+  std::atomic<std::uint64_t> pool_alloc;
+  std::uint8_t pad[64 - 40];
 };
 static_assert(sizeof(participant) == 64);
 
@@ -65,8 +68,8 @@ inline constexpr std::uint32_t state_free = 0;
 inline constexpr std::uint32_t state_joining = 1;  // taken, not yet open: senders leave it alone
 inline constexpr std::uint32_t state_open = 2;
 inline constexpr std::uint32_t state_closed = 3;
-// A receiver closed while it keeps messages (views): senders leave it alone and its kept slots
-// and pool chunks stay untouched until it releases them and leaves.
+// A receiver closed while it keeps messages (views): senders leave it alone and the pool chunks
+// it keeps stay untouched until it releases them and leaves.
 inline constexpr std::uint32_t state_closing = 4;
 
 /// Head of one ring: the reader's and the writer's positions, each on its own cache line.
@@ -74,7 +77,11 @@ struct ring_header {
   std::atomic<std::uint64_t> tail;  // written by the sender: slots published
   std::uint8_t pad1[56];
   std::atomic<std::uint64_t> head;  // written by the receiver: slots consumed
-  std::uint8_t pad2[56];
+  // Written by the receiver: 0 if it keeps no chunk of this ring's sender (views, see
+  // receiver_link::keep), else 1 + the position of the oldest it keeps. A chunk is the sender's
+  // again once the receiver has consumed the slot naming it and keeps nothing at or before it.
+  std::atomic<std::uint64_t> held_from;
+  std::uint8_t pad2[48];
 };
 static_assert(sizeof(ring_header) == 128);
 
@@ -105,26 +112,23 @@ inline constexpr std::uint32_t flag_continued = 2;
 // The message is in its sender's pool: the slot holds a chunk_ref (then, for publish/subscribe,
 // the topic and its length).
 inline constexpr std::uint32_t flag_chunk = 4;
-// Set by a receiver on a slot it has handed out while its place's head stays behind it (the
-// application still holds a view of an earlier message): whoever takes the place over skips it,
-// so that nothing is delivered twice.
-inline constexpr std::uint32_t flag_taken = 8;
 inline constexpr std::size_t slot_header_size = sizeof(slot_header);
 
 // Chunks of a sender's pool are addressed by position: a count of bytes allocated since the
-// place was made, increasing; the chunk lives at position % pool_bytes. Each starts with a
-// chunk_header (padded to 64 bytes) repeating the position and size its slot names, so that a
-// slot naming a chunk that was since reused is caught.
+// place was made, increasing; the chunk lives at position % pool_bytes, 64-byte aligned. Each
+// starts with a chunk_header repeating the position and size its slot names, so that a slot
+// naming a chunk that was since reused is caught; the message follows it at once, so that the
+// chunk header, the frame header and a message's first bytes share one cache line.
 struct chunk_ref {
   std::uint64_t position;
   std::uint64_t size;  // of the message, after the chunk header
 };
-inline constexpr std::size_t chunk_header_size = 64;
+inline constexpr std::size_t chunk_header_size = sizeof(chunk_ref);
 inline constexpr std::size_t chunk_align = 64;
 
 /// Bytes of pool a message of `size` bytes takes.
 constexpr std::uint64_t chunk_bytes(std::uint64_t size) noexcept {
-  return chunk_header_size + (size + chunk_align - 1) / chunk_align * chunk_align;
+  return (chunk_header_size + size + chunk_align - 1) / chunk_align * chunk_align;
 }
 
 /// A mapped segment. Offsets into it are computed from the creator's geometry, which is checked
