@@ -439,31 +439,28 @@ class shm_sender final : public transport::sender_link {
             static_cast<std::size_t>(c.size)};
   }
 
-  // A chunk for a message of `size` bytes, or nullopt if the pool has no room now.
+  // A chunk for a message of `size` bytes, or nullopt if the pool has no room now. Chunks done
+  // with are taken back first: a pool that is then empty starts again at its beginning, so that
+  // a stream that does not fill it keeps using the same few warm pages.
   std::optional<chunk_ref> allocate(std::size_t size) {
     const std::uint64_t pool = seg_.shape().pool_bytes;
     const std::uint64_t need = chunk_bytes(size);
     if (need > pool) return std::nullopt;
-    // Asking a receiver's head costs a cache miss: chunks are taken back only once those in
-    // flight would span more than a sixteenth of the pool, or when there is no room.
-    std::optional<chunk_ref> c = place(need, size, pool / 16);
-    if (!c) {
-      reclaim();
-      c = place(need, size, pool);
-    }
+    reclaim();
+    std::optional<chunk_ref> c = place(need, size);
     if (!c) reclaim_dead_receivers();  // a dead receiver may hold chunks: its place is freed
     return c;
   }
 
-  // A chunk of `need` bytes after the last one, if the chunks in flight then span at most `span`.
-  std::optional<chunk_ref> place(std::uint64_t need, std::size_t size, std::uint64_t span) {
+  // A chunk of `need` bytes after the last one, if the pool has room for it.
+  std::optional<chunk_ref> place(std::uint64_t need, std::size_t size) {
     const std::uint64_t pool = seg_.shape().pool_bytes;
     // An empty pool starts again at its beginning, whose pages are warm.
     if (in_flight_.empty()) alloc_ = (alloc_ + pool - 1) / pool * pool;
     std::uint64_t start = alloc_;
     if (pool - start % pool < need) start += pool - start % pool;  // chunks do not wrap
     std::uint64_t oldest = in_flight_.empty() ? start : in_flight_.front().position;
-    if (start + need - oldest > span) return std::nullopt;
+    if (start + need - oldest > pool) return std::nullopt;
     alloc_ = start + need;
     seg_.sender(index_).pool_alloc.store(alloc_, std::memory_order_relaxed);
     chunk_ref c{start, size};
