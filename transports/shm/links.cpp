@@ -455,11 +455,18 @@ class shm_sender final : public transport::sender_link {
   // A chunk of `need` bytes after the last one, if the pool has room for it.
   std::optional<chunk_ref> place(std::uint64_t need, std::size_t size) {
     const std::uint64_t pool = seg_.shape().pool_bytes;
-    // An empty pool starts again at its beginning, whose pages are warm.
     if (in_flight_.empty()) alloc_ = (alloc_ + pool - 1) / pool * pool;
     std::uint64_t start = alloc_;
-    if (pool - start % pool < need) start += pool - start % pool;  // chunks do not wrap
     std::uint64_t oldest = in_flight_.empty() ? start : in_flight_.front().position;
+    // The pool's beginning whenever it is free: the pages used last are used again (warm, and
+    // mapped: a page touched for the first time costs a page fault in each process), rather
+    // than every page of the pool in turn while a stream flows.
+    std::uint64_t lap = (start + pool - 1) / pool * pool;
+    if (lap + need - oldest <= pool) {
+      start = lap;
+    } else if (pool - start % pool < need) {
+      start += pool - start % pool;  // chunks do not wrap
+    }
     if (start + need - oldest > pool) return std::nullopt;
     alloc_ = start + need;
     seg_.sender(index_).pool_alloc.store(alloc_, std::memory_order_relaxed);
