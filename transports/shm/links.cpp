@@ -503,7 +503,9 @@ class shm_sender final : public transport::sender_link {
       const participant& p = seg_.receiver(r);
       if (pubsub_) {
         std::uint32_t state = p.state.load(std::memory_order_acquire);
-        if (state != state_open && state != state_closing) continue;
+        if ((state != state_open && state != state_closing) ||
+            p.owner.load(std::memory_order_acquire) == 0)
+          continue;
       }
       const ring_header& ring = seg_.ring(index_, r);
       if (ring.head.load(std::memory_order_acquire) <= at) return false;
@@ -552,7 +554,9 @@ class shm_sender final : public transport::sender_link {
     use kept{UINT64_MAX, last_alloc, {}, true};  // the chunks receivers keep, as one
     for (std::uint32_t r = 0; r < seg_.shape().max_receivers; ++r) {
       std::uint32_t state = seg_.receiver(r).state.load(std::memory_order_acquire);
-      if (pubsub_ && state != state_open && state != state_closing) continue;
+      if (pubsub_ && ((state != state_open && state != state_closing) ||
+                      seg_.receiver(r).owner.load(std::memory_order_acquire) == 0))
+        continue;
       std::uint64_t held = seg_.ring(index_, r).held_from.load(std::memory_order_acquire);
       if (held != 0 && seg_.receiver(r).owner.load(std::memory_order_acquire) != 0) {
         kept.position = std::min(kept.position, held - 1);

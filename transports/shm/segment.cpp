@@ -308,8 +308,10 @@ bool segment::take(side s, std::uint32_t index, std::uint32_t owner, bool open) 
 }
 
 void segment::evict(side s, std::uint32_t index, std::uint32_t owner) noexcept {
+  // Only the owner changes: a process may take the place between the caller's look at the dead
+  // owner and this, and the state it then sets must stand (a place without an owner is not
+  // open, whatever its state says).
   participant& p = s == side::sender ? sender(index) : receiver(index);
-  p.state.store(3, std::memory_order_release);
   p.owner.compare_exchange_strong(owner, 0, std::memory_order_acq_rel);
 }
 
