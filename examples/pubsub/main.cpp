@@ -66,11 +66,14 @@ int subscribe(const std::string& kind, const std::string& url, std::uint64_t per
                 static_cast<unsigned long long>(last_seq[symbol]),
                 notional[symbol] / volume[symbol]);
   std::fflush(stdout);
-  // Every tick of every symbol reached the fast subscriber; the slow one got some of each.
+  // The fast subscriber should get every tick of every symbol (exit 2 if it missed some: in drop
+  // mode a machine busy enough to starve it makes it miss ticks too); the slow one some of each.
   std::uint64_t total = 0;
   for (const auto& [symbol, n] : received)
     total += n;
-  return kind == "fast" ? total != per_symbol * symbols.size() : received.size() != 2;
+  if (kind == "fast")
+    return received.size() != symbols.size() ? 1 : total != per_symbol * symbols.size() ? 2 : 0;
+  return received.size() != 2;
 }
 
 pid_t start_subscriber(const std::string& kind, const std::string& url, std::uint64_t per_symbol) {
@@ -147,7 +150,14 @@ int main(int argc, char** argv) {
   for (pid_t pid : {fast, slow}) {
     int status = 0;
     ::waitpid(pid, &status, 0);
-    ok += WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    if (code == 2 && !block) {
+      std::printf(
+          "  (the fast subscriber missed ticks too: with drop, a subscriber the machine "
+          "is too busy to run misses them)\n");
+      code = 0;
+    }
+    ok += code == 0;
   }
   return ok == 2 ? 0 : 1;
 }
