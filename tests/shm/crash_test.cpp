@@ -28,6 +28,7 @@
 
 #include "../channel/channel_test_util.hpp"
 #include "brine/channel.hpp"
+#include "shm_test_util.hpp"
 
 using namespace std::chrono_literals;
 
@@ -80,43 +81,9 @@ std::vector<std::string> leftover_segments() {
   return found;
 }
 
-// A T in memory shared with the children forked after it (an anonymous shared mapping).
-template <class T>
-class shared_block {
- public:
-  shared_block() {
-    void* p = ::mmap(nullptr, sizeof(T), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    REQUIRE(p != MAP_FAILED);
-    value_ = new (p) T{};
-  }
-  ~shared_block() {
-    value_->~T();
-    ::munmap(value_, sizeof(T));
-  }
-  shared_block(const shared_block&) = delete;
-  shared_block& operator=(const shared_block&) = delete;
-  T* operator->() const { return value_; }
-  T& operator*() const { return *value_; }
-  T* get() const { return value_; }
-
- private:
-  T* value_ = nullptr;
-};
-
-// Kills and reaps a child when a failed assertion leaves the round early.
-struct child_guard {
-  pid_t pid = 0;
-  ~child_guard() {
-    if (pid <= 0) return;
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
-  }
-  int wait(std::chrono::milliseconds timeout) {
-    int code = test::wait_child(pid, timeout);
-    pid = 0;
-    return code;
-  }
-};
+using test::await_flag;
+using test::child_guard;
+using test::shared_block;
 
 // A hang fails the test program fast, saying so, instead of at Meson's timeout.
 struct watchdog {
@@ -133,16 +100,6 @@ struct watchdog {
     ::signal(SIGALRM, SIG_DFL);
   }
 };
-
-// Spins (with short sleeps) until `flag` is set or `timeout` passes.
-bool await_flag(const std::atomic<int>& flag, std::chrono::milliseconds timeout) {
-  auto until = clock_type::now() + timeout;
-  while (flag.load() == 0) {
-    if (clock_type::now() >= until) return false;
-    std::this_thread::sleep_for(100us);
-  }
-  return true;
-}
 
 // Waits until a child killed with SIGKILL has died, leaving it a zombie (not reaped). kill()
 // returns before the child is dead: a receiver that joined while the dead one still ran would

@@ -20,6 +20,7 @@
 
 #include "../channel/channel_test_util.hpp"
 #include "brine/channel.hpp"
+#include "shm_test_util.hpp"
 
 using namespace std::chrono_literals;
 
@@ -68,45 +69,9 @@ void send_loan(brine::sender<bytes>& tx, std::size_t n, std::uint64_t id) {
   tx.send(std::move(l));
 }
 
-// One page of memory shared with forked children.
-template <class T>
-class shared_block {
- public:
-  shared_block() {
-    void* p = ::mmap(nullptr, sizeof(T), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    REQUIRE(p != MAP_FAILED);
-    value_ = new (p) T{};
-  }
-  ~shared_block() {
-    value_->~T();
-    ::munmap(value_, sizeof(T));
-  }
-  shared_block(const shared_block&) = delete;
-  shared_block& operator=(const shared_block&) = delete;
-  T* operator->() const { return value_; }
-  T& operator*() const { return *value_; }
-
- private:
-  T* value_;
-};
-
-struct child_guard {
-  pid_t pid = 0;
-  ~child_guard() {
-    if (pid <= 0) return;
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
-  }
-};
-
-bool await(const std::atomic<int>& flag, int value, std::chrono::seconds limit) {
-  auto give_up = std::chrono::steady_clock::now() + limit;
-  while (flag.load() < value) {
-    if (std::chrono::steady_clock::now() > give_up) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
+using test::await_flag;
+using test::child_guard;
+using test::shared_block;
 
 // A 4 KiB slot holds 4088 bytes of message; a byte vector's frame is 24 bytes of header, its
 // count (2 bytes here) and its bytes.
@@ -317,7 +282,7 @@ TEST_CASE("shm loans: a receiver killed while it keeps views gives them back, an
   std::uint64_t id = 0;
   for (; id < first_reads; ++id)
     send_loan(tx, n, id);
-  REQUIRE(await(*got_first, 1, 30s));
+  REQUIRE(await_flag(*got_first, 30s));
   // Its kept views and the messages queued behind them fill the pool: the sender waits.
   while (id < total) {
     brine::loan l = tx.loan(n);
@@ -390,7 +355,7 @@ TEST_CASE("shm loans: a sender killed holding a loan; the next sender in its pla
     kept.push_back(rx.recv_view_for(30s));
     REQUIRE(holds(kept.back().bytes(), n, id));
   }
-  REQUIRE(await(*loaned, 1, 30s));
+  REQUIRE(await_flag(*loaned, 30s));
   REQUIRE(::kill(first.pid, SIGKILL) == 0);
   REQUIRE(::waitpid(first.pid, nullptr, 0) == first.pid);
   first.pid = 0;

@@ -364,10 +364,10 @@ class receiver {
   std::default_sentinel_t end() const noexcept { return {}; }
 
  private:
-  // True with a message in `out`; false on timeout, or at end of stream unless `throw_at_end`.
-  bool recv_until(T& out, transport::deadline until, bool throw_at_end = true) {
+  // The next frame into `r` (its topic in topic_): true; false on timeout, or at end of stream
+  // unless `throw_at_end`.
+  bool next_frame(transport::received& r, transport::deadline until, bool throw_at_end) {
     if (!link_) detail::throw_closed("brine: recv on a closed channel");
-    transport::received r;
     switch (link_->recv(r, until)) {
       case transport::recv_status::timeout:
         return false;
@@ -378,28 +378,25 @@ class receiver {
       case transport::recv_status::frame:
         break;
     }
+    topic_.assign(r.topic);
+    return true;
+  }
+
+  // True with a message in `out`; false on timeout, or at end of stream unless `throw_at_end`.
+  bool recv_until(T& out, transport::deadline until, bool throw_at_end = true) {
+    transport::received r;
+    if (!next_frame(r, until, throw_at_end)) return false;
     struct release {
       transport::receiver_link* link;
       ~release() { link->done(); }
     } frame_done{link_.get()};
-    topic_.assign(r.topic);
     loads_into(r.frame, out, limits_);
     return true;
   }
 
   bool view_until(view& out, transport::deadline until) {
-    if (!link_) detail::throw_closed("brine: recv on a closed channel");
     transport::received r;
-    switch (link_->recv(r, until)) {
-      case transport::recv_status::timeout:
-        return false;
-      case transport::recv_status::end:
-        ended_ = true;
-        detail::throw_closed("brine: end of stream on " + link_->endpoint());
-      case transport::recv_status::frame:
-        break;
-    }
-    topic_.assign(r.topic);
+    if (!next_frame(r, until, /*throw_at_end=*/true)) return false;
     std::span<const std::byte> body;
     try {
       frame_view f = parse_frame(r.frame, limits_);
