@@ -292,15 +292,21 @@ std::uint32_t segment::join(side s, bool open) {
                         (s == side::sender ? " sender" : " receiver") + " places are taken");
 }
 
+// A place's owner is its pid and its start time, two words written one after the other. So that
+// nobody ever reads a new owner's pid with the old owner's start time (and takes a live process
+// for a dead one whose pid was reused: the crash test's rare hang), a place is freed before it is
+// taken, and a free place's start time is 0, which process_id::alive() reads as "pid only".
 bool segment::take(side s, std::uint32_t index, std::uint32_t owner, bool open) {
   participant& p = s == side::sender ? sender(index) : receiver(index);
   process_id me = process_id::self();
-  if (!p.owner.compare_exchange_strong(owner, me.pid, std::memory_order_acq_rel)) return false;
+  if (owner != 0) evict(s, index, owner);
+  std::uint32_t free = 0;
+  if (!p.owner.compare_exchange_strong(free, me.pid, std::memory_order_acq_rel)) return false;
   // Chunks the place's last owner kept (views) went with it.
   if (s == side::receiver)
     for (std::uint32_t k = 0; k < shape_.max_senders; ++k)
       ring(k, index).held_from.store(0, std::memory_order_release);
-  p.start_time.store(me.start_time, std::memory_order_relaxed);
+  p.start_time.store(me.start_time, std::memory_order_release);
   p.generation.fetch_add(1, std::memory_order_relaxed);
   p.sleeping.store(0, std::memory_order_relaxed);
   p.state.store(open ? state_open : state_joining, std::memory_order_release);
@@ -308,10 +314,12 @@ bool segment::take(side s, std::uint32_t index, std::uint32_t owner, bool open) 
 }
 
 void segment::evict(side s, std::uint32_t index, std::uint32_t owner) noexcept {
-  // Only the owner changes: a process may take the place between the caller's look at the dead
-  // owner and this, and the state it then sets must stand (a place without an owner is not
-  // open, whatever its state says).
+  // Only the owner (and its start time) change: a process may take the place between the
+  // caller's look at the dead owner and this, and the state it then sets must stand (a place
+  // without an owner is not open, whatever its state says). Should that process have taken it
+  // already, zeroing the start time only makes its liveness a matter of its pid.
   participant& p = s == side::sender ? sender(index) : receiver(index);
+  p.start_time.store(0, std::memory_order_release);
   p.owner.compare_exchange_strong(owner, 0, std::memory_order_acq_rel);
 }
 
@@ -322,7 +330,8 @@ void segment::open(side s, std::uint32_t index) noexcept {
 
 void segment::leave(side s, std::uint32_t index) noexcept {
   participant& p = s == side::sender ? sender(index) : receiver(index);
-  p.state.store(3, std::memory_order_release);
+  p.state.store(state_closed, std::memory_order_release);
+  p.start_time.store(0, std::memory_order_release);
   p.owner.store(0, std::memory_order_release);
 }
 
