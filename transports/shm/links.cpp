@@ -523,7 +523,7 @@ class shm_sender final : public transport::sender_link {
     std::size_t size = sizeof(chunk_ref);
     if (pubsub_) {
       auto n = static_cast<std::uint16_t>(topic.size());
-      std::memcpy(p + size, topic.data(), topic.size());
+      if (!topic.empty()) std::memcpy(p + size, topic.data(), topic.size());
       std::memcpy(p + size + topic.size(), &n, 2);
       size += topic.size() + 2;
     }
