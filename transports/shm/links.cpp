@@ -398,7 +398,7 @@ class shm_sender final : public transport::sender_link {
       }
     }
     if (from_staging) std::memcpy(chunk_data(*chunk_).data(), staging_.data(), staging_.size());
-    in_flight_.push_back(chunk_use{chunk_->position, chunk_->position + chunk_bytes(chunk_->size)});
+    in_flight_.push_back(chunk_use{chunk_->position});
     for (std::uint32_t r = 0; r < seg_.shape().max_receivers; ++r) {
       if (!is_open(seg_.receiver(r))) continue;
       if (room(r) < 1 && room_now(r) < 1) {
@@ -422,7 +422,6 @@ class shm_sender final : public transport::sender_link {
 
   struct chunk_use {
     std::uint64_t position;
-    std::uint64_t end;
     std::uint32_t sent = 0;  // slots naming it: its entries in sent_, after the older chunks'
     // Its receivers give it back once they keep no chunk before this position (0: position + 1;
     // see ring_header::held_from).
@@ -527,9 +526,7 @@ class shm_sender final : public transport::sender_link {
       std::memcpy(p + size + topic.size(), &n, 2);
       size += topic.size() + 2;
     }
-    if (!recorded)
-      in_flight_.push_back(
-          chunk_use{chunk_->position, chunk_->position + chunk_bytes(chunk_->size)});
+    if (!recorded) in_flight_.push_back(chunk_use{chunk_->position});
     ++in_flight_.back().sent;
     sent_.emplace_back(r, tails_[r]);
     publish(r, slot, size, flag_chunk);
@@ -589,7 +586,7 @@ class shm_sender final : public transport::sender_link {
     seg_.sender(index_).pool_alloc.store(alloc_, std::memory_order_relaxed);
     for (const use& u : found) {
       // The kept ones go back once no receiver keeps any chunk made before this sender came.
-      in_flight_.push_back(chunk_use{u.position, u.end, static_cast<std::uint32_t>(u.sent.size()),
+      in_flight_.push_back(chunk_use{u.position, static_cast<std::uint32_t>(u.sent.size()),
                                      u.kept ? last_alloc : 0});
       sent_.insert(sent_.end(), u.sent.begin(), u.sent.end());
     }
