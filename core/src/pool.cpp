@@ -27,10 +27,12 @@ namespace {
 using namespace std::chrono_literals;
 using clock = std::chrono::steady_clock;
 
-// Chunks sent to one worker and not yet answered, at most. One, so that a worker being sent a
-// chunk is always reading: were it writing a result into a full ring while this thread waits
-// to finish writing its next chunk, neither would ever go on.
-constexpr std::size_t in_flight_per_worker = 1;
+// Chunks sent to one worker and not yet answered, at most: two, so that a worker finds its next
+// chunk waiting when it finishes one. A chunk that goes whole into the sender's pool is sent
+// without waiting (or not at all, to be tried again later); a longer one streams through the
+// ring while this thread waits for the worker to read it, so it only goes to an idle worker:
+// were the worker writing a result into a full ring meanwhile, neither would ever go on.
+constexpr std::size_t in_flight_per_worker = 2;
 // A worker's exit status when it cannot open its channels (then it is not replaced), and when
 // its loop fails later (an ordinary death).
 constexpr int setup_failed = 86;
@@ -38,6 +40,9 @@ constexpr int failed = 87;
 // Slots (of 4 KiB) per ring: a chunk or result larger than this streams through while the
 // other side reads.
 constexpr int ring_slots = 64;
+// Buffers of finished chunks kept for the next ones (per worker), and the largest kept.
+constexpr std::size_t spare_buffers_max = 5;
+constexpr std::size_t spare_bytes_max = std::size_t{16} << 20;
 // How often the dispatcher asks whether its workers live while it waits.
 constexpr auto reap_every = 20ms;
 
@@ -123,11 +128,12 @@ struct core::impl {
   std::string base;  // shm://brine-pool.<pid>.<n>
   pid_t parent = ::getpid();
 
-  std::mutex mutex;  // guards inbox, stopping, pids_now
+  std::mutex mutex;  // guards inbox, stopping, pids_now, spare
   std::condition_variable wake;
   std::deque<std::pair<std::uint64_t, chunk>> inbox;
   bool stopping = false;
   std::vector<pid_t> pids_now;
+  std::vector<std::vector<std::byte>> spare;  // buffers of finished chunks
   std::atomic<std::uint64_t> next_id{0};
   std::atomic<std::size_t> restarts{0};
   std::exception_ptr start_error;
@@ -203,7 +209,7 @@ struct core::impl {
         std::uint64_t id = 0;
         std::span<const std::byte> body;
         if (!split_id(msg.frame, id, body)) continue;
-        std::vector<std::byte> result = fns.work(body);
+        std::span<const std::byte> result = fns.work(body);
         in->done();
         prepare_with_id(*out, id, result);
         (void)out->commit({}, transport::forever);
@@ -282,6 +288,7 @@ struct core::impl {
       if (best == workers.size()) return;
       std::uint64_t id = queue.front();
       worker& w = workers[best];
+      if (!w.outstanding.empty() && !goes_whole(chunks.at(id).bytes.size())) return;
       prepare_with_id(*w.tasks, id, chunks.at(id).bytes);
       if (!w.tasks->commit({}, transport::deadline{})) {
         full[best] = true;  // not started yet, or its queue is full: try the others
@@ -291,6 +298,10 @@ struct core::impl {
       queue.pop_front();
     }
   }
+
+  // Whether a chunk of `size` bytes fits in the pool of its worker's channel, so that sending
+  // it never waits for the worker (with room for the id, the chunk header and alignment).
+  bool goes_whole(std::size_t size) const { return size + 8 + 128 <= opts.channel.shm_pool_bytes; }
 
   // Takes results until `until`, or until none is left once one came.
   void receive(transport::deadline until) {
@@ -314,6 +325,14 @@ struct core::impl {
     chunk c = std::move(it->second);
     chunks.erase(it);
     c.done(body);
+    recycle(std::move(c.bytes));
+  }
+
+  void recycle(std::vector<std::byte>&& bytes) {
+    if (bytes.capacity() > spare_bytes_max) return;
+    bytes.clear();
+    std::lock_guard lock(mutex);
+    if (spare.size() < spare_buffers_max * workers.size()) spare.push_back(std::move(bytes));
   }
 
   // Replaces dead workers; their unanswered chunks go again, one input at a time.
@@ -511,6 +530,16 @@ void core::submit(std::vector<std::byte> chunk_bytes, done_fn done, fail_fn fail
   impl_->inbox.emplace_back(
       id, impl::chunk{std::move(chunk_bytes), 0, std::move(done), std::move(fail)});
   impl_->wake.notify_all();
+  // The dispatcher may be waiting for results: it dispatches this chunk now instead.
+  impl_->results->wake();
+}
+
+std::vector<std::byte> core::buffer() {
+  std::lock_guard lock(impl_->mutex);
+  if (impl_->spare.empty()) return {};
+  std::vector<std::byte> b = std::move(impl_->spare.back());
+  impl_->spare.pop_back();
+  return b;
 }
 
 unsigned core::workers() const noexcept { return static_cast<unsigned>(impl_->workers.size()); }

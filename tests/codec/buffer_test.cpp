@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -123,6 +124,28 @@ TEST_CASE("dumps_append: appends a frame after the bytes already there", "[codec
   rest = rest.subspan(n2);
   CHECK(brine::frame_size(rest) == rest.size());
   CHECK(brine::loads<std::map<std::string, std::vector<Point>>>(rest) == sample);
+}
+
+TEST_CASE("dumps_append_span: the frame of the vector of those elements, without the vector",
+          "[codec][buffer]") {
+  auto same = [](const auto& v) {
+    using T = typename std::decay_t<decltype(v)>::value_type;
+    std::vector<std::byte> out{std::byte{7}};
+    brine::detail::dumps_append_span(std::span<const T>(v), out);
+    std::vector<std::byte> expected{std::byte{7}};
+    brine::dumps_append(v, expected);
+    return out == expected;
+  };
+  CHECK(same(std::vector<long>{}));
+  CHECK(same(std::vector<long>{1, -2, 3}));
+  CHECK(same(std::vector<std::string>{"", "a", std::string(300, 'x')}));
+  CHECK(same(std::vector<Point>{{1, 2}, {3, 4}}));
+  CHECK(same(std::vector<std::map<std::string, std::vector<Point>>>{sample, {}, sample}));
+  auto shared = std::make_shared<int>(5);
+  std::vector<std::shared_ptr<int>> refs{shared, nullptr, shared};
+  CHECK(same(refs));
+  auto back = brine::loads<std::vector<std::shared_ptr<int>>>(brine::dumps(refs));
+  CHECK(back[0] == back[2]);
 }
 
 TEST_CASE("dumps_append: a value whose encode throws leaves the vector as it was",

@@ -12,9 +12,12 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <deque>
+#include <list>
 #include <map>
 #include <numeric>
 #include <set>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -177,6 +180,72 @@ TEST_CASE("pool: imap streams results in order, with progress", "[pool]") {
     REQUIRE(got[static_cast<std::size_t>(i)] == 2 * i);
   CHECK(last_done == 1000);
   CHECK(calls == (1000 + 6) / 7);
+}
+
+TEST_CASE("pool: memory reused from chunk to chunk never leaks into results", "[pool]") {
+  // Workers and the pool keep the memory of earlier chunks: results must come out exact when
+  // chunks shrink after growing, when a chunk's tasks threw, and for values of every length.
+  brine::pool pool{2, [](const std::string& s) {
+                     if (s == "throw") throw bad_input("asked to");
+                     return std::vector<std::string>{s, std::string(s.rbegin(), s.rend())};
+                   }};
+  for (std::size_t n : {3000u, 40u, 1200u, 1u, 7u, 0u, 2500u}) {
+    std::vector<std::string> in(n);
+    for (std::size_t i = 0; i < n; ++i)
+      in[i] = std::string(i % 97, static_cast<char>('a' + (i + n) % 26)) + std::to_string(i);
+    auto out = pool.map(in);
+    REQUIRE(out.size() == n);
+    for (std::size_t i = 0; i < n; ++i)
+      REQUIRE(out[i] == std::vector<std::string>{in[i], std::string(in[i].rbegin(), in[i].rend())});
+    if (n > 10) {
+      in[n / 2] = "throw";
+      CHECK_THROWS_AS(pool.map(in), brine::remote_error);
+    }
+  }
+}
+
+TEST_CASE("pool: map takes any input range: vectors, lists, spans, bools", "[pool]") {
+  brine::pool pool{2, [](int x) { return x * 3; }, brine::pool_options{.chunk_size = 9}};
+  std::list<int> in;
+  for (int i = 0; i < 100; ++i)
+    in.push_back(i - 50);
+  std::vector<int> out = pool.map(in);
+  REQUIRE(out.size() == 100);
+  for (int i = 0; i < 100; ++i)
+    REQUIRE(out[static_cast<std::size_t>(i)] == (i - 50) * 3);
+  std::vector<int> v(in.begin(), in.end());
+  CHECK(pool.map(std::span<const int>(v).subspan(10, 20)) ==
+        std::vector<int>(out.begin() + 10, out.begin() + 30));
+  brine::pool negate{2, [](bool b) { return !b; }};
+  std::vector<bool> bits{true, false, false, true, true};
+  CHECK(negate.map(bits) == std::vector<bool>{false, true, true, false, false});
+  std::deque<bool> dbits(bits.begin(), bits.end());
+  CHECK(negate.map(dbits) == std::vector<bool>{false, true, true, false, false});
+}
+
+TEST_CASE("pool: chunks and results longer than the shared-memory pool stream through", "[pool]") {
+  // Each chunk and each result is longer than its channel's pool, so it goes through the ring
+  // slot by slot while the other side reads: the pool sends such a chunk only to an idle
+  // worker, else a worker writing a long result and the pool writing it a long chunk would
+  // wait for each other for ever.
+  brine::pool_options opts{.chunk_size = 1};
+  opts.channel.shm_pool_bytes = 64u << 10;
+  brine::pool pool{2,
+                   [](const std::vector<std::uint8_t>& v) {
+                     return std::vector<std::uint8_t>(v.rbegin(), v.rend());
+                   },
+                   opts};
+  std::vector<std::vector<std::uint8_t>> in;
+  for (std::size_t i = 0; i < 24; ++i) {
+    in.emplace_back(300'000 + i);
+    for (std::size_t j = 0; j < in.back().size(); ++j)
+      in.back()[j] = static_cast<std::uint8_t>(j * 7 + i);
+  }
+  auto out = pool.map(in);
+  REQUIRE(out.size() == in.size());
+  for (std::size_t i = 0; i < in.size(); ++i)
+    REQUIRE(out[i] == std::vector<std::uint8_t>(in[i].rbegin(), in[i].rend()));
+  CHECK(pool.restarts() == 0);
 }
 
 TEST_CASE("pool: a worker that crashes is replaced; its task is retried once, then fails",

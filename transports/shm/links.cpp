@@ -2,6 +2,7 @@
 // segment. A pipeline sender round-robins over receivers with room; a publisher writes each
 // message into every subscriber's ring. Waiting spins, then sleeps on a futex.
 
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -28,6 +29,22 @@ using namespace std::chrono_literals;
 using clock = std::chrono::steady_clock;
 using transport::deadline;
 using transport::forever;
+
+// The clock of the liveness checks' rate limits, read on every poll of a wait: a few
+// nanoseconds a read where steady_clock takes about 25 here, at a resolution (a few
+// milliseconds) far finer than liveness_every.
+struct coarse_clock {
+  using duration = std::chrono::nanoseconds;
+  using rep = duration::rep;
+  using period = duration::period;
+  using time_point = std::chrono::time_point<coarse_clock>;
+  static constexpr bool is_steady = true;
+  static time_point now() noexcept {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return time_point(std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec));
+  }
+};
 
 // Polls before sleeping: about what a message takes to arrive while a stream flows.
 constexpr int spin_polls = 2000;
@@ -279,7 +296,7 @@ class shm_sender final : public transport::sender_link {
   // receiver to join takes it over with the messages queued in its rings. Asked of the OS at
   // most every liveness_every.
   void reclaim_dead_receivers() {
-    auto now = clock::now();
+    auto now = coarse_clock::now();
     if (now - last_liveness_ < liveness_every) return;
     last_liveness_ = now;
     for (std::uint32_t r = 0; r < seg_.shape().max_receivers; ++r) {
@@ -300,13 +317,13 @@ class shm_sender final : public transport::sender_link {
     participant& peer = seg_.receiver(r);
     const std::uint32_t owner = peer.owner.load(std::memory_order_acquire);
     const std::uint64_t generation = peer.generation.load(std::memory_order_acquire);
-    auto last_asked = clock::now();
+    auto last_asked = coarse_clock::now();
     auto receiver_changed = [&] {
       if (peer.owner.load(std::memory_order_acquire) != owner ||
           peer.generation.load(std::memory_order_acquire) != generation ||
           peer.state.load(std::memory_order_acquire) != state_open)
         return true;
-      auto now = clock::now();
+      auto now = coarse_clock::now();
       if (now - last_asked < liveness_every) return false;
       last_asked = now;
       if (process_id{owner, peer.start_time.load()}.alive()) return false;
@@ -600,7 +617,7 @@ class shm_sender final : public transport::sender_link {
       participant& p = seg_.receiver(r);
       if (!is_open(p) || room(r) >= need || room_now(r) >= need) continue;
       if (!ask_os) {
-        auto now = clock::now();
+        auto now = coarse_clock::now();
         if (now - last_liveness_ < liveness_every) return false;
         last_liveness_ = now;
         ask_os = true;
@@ -642,7 +659,7 @@ class shm_sender final : public transport::sender_link {
   std::deque<chunk_use> in_flight_;       // chunks sent and maybe still read, oldest first
   std::deque<std::pair<std::uint32_t, std::uint64_t>> sent_;  // their slots: (receiver, position)
   std::uint64_t alloc_ = 0;                                   // where the next chunk goes
-  clock::time_point last_liveness_{};
+  coarse_clock::time_point last_liveness_{};
   std::size_t in_slot_size_ = 0;
   bool closed_ = false;
 };
@@ -715,7 +732,7 @@ class shm_receiver final : public transport::receiver_link {
   void done() noexcept override { release_pending(); }
 
   // Makes a recv() in another thread (or the next one) return `timeout` now.
-  void wake() noexcept {
+  void wake() noexcept override {
     woken_.store(true);
     participant& self = seg_.receiver(index_);
     std::atomic_thread_fence(std::memory_order_seq_cst);
@@ -974,7 +991,7 @@ class shm_receiver final : public transport::receiver_link {
   // rings along with its own until it closes; also, unasked, before it ends its stream. Returns
   // whether it took a place.
   bool adopt_orphans(bool now_or_never) {
-    auto now = clock::now();
+    auto now = coarse_clock::now();
     if (!now_or_never && now - last_adoption_ < liveness_every) return false;
     last_adoption_ = now;
     bool took = false;
@@ -1010,7 +1027,7 @@ class shm_receiver final : public transport::receiver_link {
       std::uint32_t owner = p.owner.load(std::memory_order_acquire);
       if (owner != 0) {
         if (!ask_os) {
-          auto now = clock::now();
+          auto now = coarse_clock::now();
           if (now - last_liveness_ < liveness_every) return false;
           last_liveness_ = now;
           ask_os = true;
@@ -1046,8 +1063,8 @@ class shm_receiver final : public transport::receiver_link {
   std::vector<std::pair<std::uint64_t, std::vector<std::byte>>> copies_;  // kept assembled frames
   std::uint64_t tokens_ = 0;
   bool left_ = false;
-  clock::time_point last_liveness_{};
-  clock::time_point last_adoption_{};
+  coarse_clock::time_point last_liveness_{};
+  coarse_clock::time_point last_adoption_{};
   bool ended_ = false;
   bool closed_ = false;
 };

@@ -95,6 +95,33 @@ void write_frame(const T& v, std::byte* out, std::size_t body) {
   encode(w, v);
 }
 
+// Appends the frame dumps(std::vector<T>(xs.begin(), xs.end())) gives, without that vector.
+template <class T>
+void dumps_append_span(std::span<const T> xs, std::vector<std::byte>& out) {
+  static_assert(!std::is_same_v<T, bool>, "a vector<bool> is encoded as bits");
+  using vec = std::vector<T>;
+  note_type_once<vec>();
+  auto body = [&](auto& w) {
+    w.varint(xs.size());
+    if constexpr (is_wire_pod<T>)
+      w.raw(xs.data(), xs.size() * sizeof(T));
+    else
+      encode_elements(w, xs);
+  };
+  sizer s(limits{}.max_depth);
+  body(s);
+  std::size_t at = out.size();
+  out.resize(at + message_prefix<vec>() + s.size());
+  write_prefix<vec>(out.data() + at, s.size());
+  try {
+    writer w(out.data() + at + message_prefix<vec>(), nullptr, limits{}.max_depth);
+    body(w);
+  } catch (...) {
+    out.resize(at);
+    throw;
+  }
+}
+
 // The type table of a file: names and schemas of the registered derived types it holds.
 std::vector<std::uint8_t> type_table(const std::vector<const poly_entry*>& types);
 

@@ -16,6 +16,8 @@
 #include <future>
 #include <iterator>
 #include <memory>
+#include <mutex>
+#include <ranges>
 #include <span>
 #include <string>
 #include <tuple>
@@ -61,9 +63,10 @@ struct failure {
 // knows no C++ types (the template below encodes and decodes).
 class core {
  public:
-  // In a worker: turns an encoded chunk of inputs into an encoded chunk of results. Must not
-  // throw (failures of single inputs are part of the result).
-  using work_fn = std::function<std::vector<std::byte>(std::span<const std::byte>)>;
+  // In a worker: turns an encoded chunk of inputs into an encoded chunk of results, valid until
+  // the next call (a worker reuses its memory from chunk to chunk). Must not throw (failures of
+  // single inputs are part of the result).
+  using work_fn = std::function<std::span<const std::byte>(std::span<const std::byte>)>;
   // Splits an encoded chunk into encoded chunks of one input each.
   using split_fn = std::function<std::vector<std::vector<std::byte>>(std::span<const std::byte>)>;
   // Joins encoded result chunks into one, in order.
@@ -88,6 +91,10 @@ class core {
 
   // Queues a chunk; `done` or `fail` is called later on the pool's thread.
   void submit(std::vector<std::byte> chunk, done_fn done, fail_fn fail);
+
+  // An empty buffer to encode a chunk into: one of a finished chunk where there is one, whose
+  // memory is then already mapped (fresh pages cost more than encoding small tasks).
+  std::vector<std::byte> buffer();
 
   unsigned workers() const noexcept;
   std::size_t restarts() const noexcept;
@@ -129,7 +136,7 @@ class pool {
     auto promise = std::make_shared<std::promise<result_type>>();
     std::future<result_type> f = promise->get_future();
     send(
-        std::span<const input_type>(&x, 1), [promise](results& out) { settle(*promise, out); },
+        inputs_msg{x}, [promise](results& out) { settle(*promise, out); },
         [promise](std::exception_ptr e) { promise->set_exception(e); });
     return f;
   }
@@ -146,8 +153,13 @@ class pool {
   std::vector<result_type> map(const Range& inputs, Progress progress) {
     std::vector<result_type> out;
     out.reserve(sized(inputs));
-    imap(
-        inputs, [&](result_type&& r) { out.push_back(std::move(r)); }, progress);
+    run(
+        inputs,
+        [&](std::vector<result_type>& values, std::size_t n) {
+          out.insert(out.end(), std::make_move_iterator(values.begin()),
+                     std::make_move_iterator(values.begin() + static_cast<std::ptrdiff_t>(n)));
+        },
+        progress);
     return out;
   }
 
@@ -157,53 +169,13 @@ class pool {
   /// order (later results are then not delivered).
   template <class Range, class Sink, class Progress>
   void imap(const Range& inputs, Sink sink, Progress progress) {
-    const std::size_t total = sized(inputs);
-    const std::size_t chunk = chunk_for(total);
-    const std::size_t window = std::size_t{core_.workers()} * 4;
-    std::deque<std::future<results>> flight;
-    std::vector<input_type> batch;
-    std::size_t delivered = 0;
-    auto deliver_front = [&] {
-      results r = flight.front().get();
-      flight.pop_front();
-      auto& [values, failures] = r;
-      std::size_t first_failed = failures.empty() ? values.size() : std::get<0>(failures.front());
-      for (std::size_t i = 0; i < values.size(); ++i) {
-        if (i == first_failed) {
-          const auto& [at, type, message] = failures.front();
-          throw remote_error(type, message);
-        }
-        sink(std::move(values[i]));
-        ++delivered;
-      }
-      progress(delivered, total);
-    };
-    auto flush = [&] {
-      if (batch.empty()) return;
-      auto promise = std::make_shared<std::promise<results>>();
-      flight.push_back(promise->get_future());
-      send(
-          std::span<const input_type>(batch),
-          [promise](results& out) { promise->set_value(std::move(out)); },
-          [promise](std::exception_ptr e) { promise->set_exception(e); });
-      batch.clear();
-      while (flight.size() >= window)
-        deliver_front();
-    };
-    try {
-      for (const auto& x : inputs) {
-        batch.push_back(x);
-        if (batch.size() >= chunk) flush();
-      }
-      flush();
-      while (!flight.empty())
-        deliver_front();
-    } catch (...) {
-      // Let every chunk in flight finish first: none may outlive this call's sink.
-      for (auto& f : flight)
-        f.wait();
-      throw;
-    }
+    run(
+        inputs,
+        [&](std::vector<result_type>& values, std::size_t n) {
+          for (std::size_t i = 0; i < n; ++i)
+            sink(std::move(values[i]));
+        },
+        progress);
   }
 
   /// imap() without progress.
@@ -241,6 +213,68 @@ class pool {
     }
   }
 
+  // Sends the inputs in chunks, at most a few per worker in flight, and gives the results of
+  // each chunk in order to `take(values, n)`: its first n values, all but where a task failed.
+  template <class Range, class Take, class Progress>
+  void run(const Range& inputs, Take take, Progress progress) {
+    const std::size_t total = sized(inputs);
+    const std::size_t chunk = chunk_for(total);
+    const std::size_t window = std::size_t{core_.workers()} * 4;
+    std::deque<std::future<results>> flight;
+    std::size_t delivered = 0;
+    auto deliver_front = [&] {
+      results r = flight.front().get();
+      flight.pop_front();
+      auto& [values, failures] = r;
+      std::size_t good = failures.empty() ? values.size() : std::get<0>(failures.front());
+      take(values, good);
+      delivered += good;
+      if (good < values.size()) {
+        const auto& [at, type, message] = failures.front();
+        throw remote_error(type, message);
+      }
+      give_back(std::move(r));
+      progress(delivered, total);
+    };
+    auto flush = [&](const auto& batch) {
+      if (batch.empty()) return;
+      auto promise = std::make_shared<std::promise<results>>();
+      flight.push_back(promise->get_future());
+      send(
+          batch, [promise](results& out) { promise->set_value(std::move(out)); },
+          [promise](std::exception_ptr e) { promise->set_exception(e); });
+      while (flight.size() >= window)
+        deliver_front();
+    };
+    try {
+      if constexpr (std::ranges::contiguous_range<const Range> &&
+                    std::is_same_v<std::ranges::range_value_t<const Range>, input_type> &&
+                    !std::is_same_v<input_type, bool>) {
+        // Chunks are encoded from where the inputs are, without a copy.
+        std::span<const input_type> all(std::ranges::data(inputs), std::ranges::size(inputs));
+        for (std::size_t at = 0; at < all.size(); at += chunk)
+          flush(all.subspan(at, std::min(chunk, all.size() - at)));
+      } else {
+        inputs_msg batch;
+        for (const auto& x : inputs) {
+          batch.push_back(x);
+          if (batch.size() >= chunk) {
+            flush(batch);
+            batch.clear();
+          }
+        }
+        flush(batch);
+      }
+      while (!flight.empty())
+        deliver_front();
+    } catch (...) {
+      // Let every chunk in flight finish first: none may outlive this call's sink.
+      for (auto& f : flight)
+        f.wait();
+      throw;
+    }
+  }
+
   template <class Range>
   static std::size_t sized(const Range& r) {
     if constexpr (requires { std::size(r); }) {
@@ -257,15 +291,22 @@ class pool {
     return std::max<std::size_t>(1, (total + parts - 1) / parts);
   }
 
-  template <class Done, class Fail>
-  void send(std::span<const input_type> inputs, Done done, Fail fail) {
-    std::vector<std::byte> bytes = dumps(inputs_msg(inputs.begin(), inputs.end()));
+  using inputs_msg = std::vector<input_type>;
+
+  // Sends inputs_msg or a span of inputs (not of bools, which a vector holds as bits).
+  template <class Inputs, class Done, class Fail>
+  void send(const Inputs& inputs, Done done, Fail fail) {
+    std::vector<std::byte> bytes = core_.buffer();
+    if constexpr (std::is_same_v<Inputs, inputs_msg>)
+      dumps_append(inputs, bytes);
+    else
+      detail::dumps_append_span(inputs, bytes);
     limits lim = opts_.channel.decode_limits;
     std::size_t n = inputs.size();
     core_.submit(
         std::move(bytes),
         [this, done, fail, lim, n](std::span<const std::byte> reply) mutable {
-          results out;
+          results out = spare();
           try {
             loads_into(reply, out, lim);
             auto& [values, failures] = out;
@@ -287,22 +328,46 @@ class pool {
         });
   }
 
-  using inputs_msg = std::vector<input_type>;
+  // Results of delivered chunks, emptied, whose memory the next chunks' results reuse.
+  results spare() {
+    std::lock_guard lock(spare_mutex_);
+    if (spare_.empty()) return {};
+    results r = std::move(spare_.back());
+    spare_.pop_back();
+    return r;
+  }
+
+  void give_back(results&& r) {
+    std::get<0>(r).clear();
+    std::get<1>(r).clear();
+    std::lock_guard lock(spare_mutex_);
+    if (spare_.size() < std::size_t{core_.workers()} * 4 + 1) spare_.push_back(std::move(r));
+  }
 
   static detail::pool::core::work_fn make_work(F fn, limits lim) {
-    return [fn = std::move(fn), lim](std::span<const std::byte> bytes) mutable {
-      results out;
-      auto& [values, failures] = out;
+    // A worker's inputs, results and reply keep their memory from chunk to chunk.
+    struct memory {
       inputs_msg in;
+      results out;
+      std::vector<std::byte> reply;
+    };
+    return [fn = std::move(fn), lim, m = std::make_shared<memory>()](
+               std::span<const std::byte> bytes) mutable -> std::span<const std::byte> {
+      auto& [values, failures] = m->out;
+      values.clear();
+      failures.clear();
+      m->reply.clear();
+      inputs_msg& in = m->in;
       try {
         loads_into(bytes, in, lim);
       } catch (const std::exception& e) {
         values.emplace_back();
         failures.emplace_back(0, "brine::decode_error", e.what());
-        return dumps(out);
+        dumps_append(m->out, m->reply);
+        return m->reply;
       }
       values.reserve(in.size());
-      for (input_type& x : in) {
+      for (auto&& x : in) {
         std::uint64_t at = values.size();
         try {
           if constexpr (std::is_void_v<typename detail::rpc::callable<F>::result>) {
@@ -320,7 +385,8 @@ class pool {
         }
         if (values.size() == at) values.emplace_back();
       }
-      return dumps(out);
+      dumps_append(m->out, m->reply);
+      return m->reply;
     };
   }
 
@@ -329,8 +395,8 @@ class pool {
     c.work = make_work(std::move(fn), lim);
     c.split = [lim](std::span<const std::byte> bytes) {
       std::vector<std::vector<std::byte>> out;
-      for (input_type& x : loads<inputs_msg>(bytes, lim))
-        out.push_back(dumps(inputs_msg{std::move(x)}));
+      for (auto&& x : loads<inputs_msg>(bytes, lim))
+        out.push_back(dumps(inputs_msg{input_type(std::move(x))}));
       return out;
     };
     c.join = [lim](const std::vector<std::vector<std::byte>>& parts) {
@@ -340,7 +406,7 @@ class pool {
         auto [v, f] = loads<results>(p, lim);
         for (auto& [at, type, message] : f)
           failures.emplace_back(at + values.size(), std::move(type), std::move(message));
-        for (auto& x : v)
+        for (auto&& x : v)
           values.push_back(std::move(x));
       }
       return dumps(all);
@@ -364,6 +430,8 @@ class pool {
 
   pool_options opts_;
   std::atomic<std::size_t> completed_{0};
+  std::mutex spare_mutex_;
+  std::vector<results> spare_;
   [[maybe_unused]] bool primed_ = prime();
   detail::pool::core core_;
 };

@@ -97,7 +97,7 @@ struct kept {
   std::span<const std::byte> frame;
 };
 
-/// The receiving half of a transport. Thread-safety: one thread at a time.
+/// The receiving half of a transport. Thread-safety: one thread at a time, except wake().
 class receiver_link {
  public:
   virtual ~receiver_link() = default;
@@ -119,6 +119,11 @@ class receiver_link {
 
   /// Gives back a frame kept by keep(). Unknown tokens are ignored.
   virtual void release(std::uint64_t token) noexcept;
+
+  /// From any thread: makes a recv() waiting in another thread (or the next one) return
+  /// `timeout` now, so that its thread can attend to other work. shm:// does; by default this
+  /// does nothing, and recv() returns at its deadline.
+  virtual void wake() noexcept {}
 
   /// The address bound (with its resolved port), or the first URL.
   virtual std::string endpoint() const = 0;
