@@ -37,9 +37,11 @@ constexpr std::size_t in_flight_per_worker = 2;
 // its loop fails later (an ordinary death).
 constexpr int setup_failed = 86;
 constexpr int failed = 87;
-// Slots (of 4 KiB) per ring: a chunk or result larger than this streams through while the
-// other side reads.
-constexpr int ring_slots = 64;
+// Slots (of 4 KiB) per ring. A chunk or result longer than a slot goes into the sender's pool
+// and takes one slot; one longer than the pool streams through the slots while the other side
+// reads. Few, since a ring holds at most in_flight_per_worker messages otherwise: each slot's
+// page, touched the first time, costs a page fault in both processes (some microseconds here).
+constexpr int ring_slots = 8;
 // Buffers of finished chunks kept for the next ones (per worker), and the largest kept.
 constexpr std::size_t spare_buffers_max = 5;
 constexpr std::size_t spare_bytes_max = std::size_t{16} << 20;
@@ -174,16 +176,26 @@ struct core::impl {
     std::vector<std::string> url{tasks_url(w, wk.generation)};
     wk.tasks = transport::open_sender(transport::pattern::pipeline, url, task_options(), 0);
     wk.outstanding.clear();
+    // SIGTERM and SIGINT wait until the worker has its own dispositions: the handlers it
+    // inherits are the parent's (a test framework's, say), not safe in a forked child.
+    sigset_t held;
+    sigset_t before;
+    ::sigemptyset(&held);
+    ::sigaddset(&held, SIGTERM);
+    ::sigaddset(&held, SIGINT);
+    ::pthread_sigmask(SIG_BLOCK, &held, &before);
     pid_t pid = ::fork();
+    if (pid == 0) serve(url, before);  // never returns
+    ::pthread_sigmask(SIG_SETMASK, &before, nullptr);
     if (pid < 0)
       throw error(std::string("brine: pool cannot fork a worker: ") + std::strerror(errno));
-    if (pid == 0) serve(url);  // never returns
     wk.pid = pid;
     std::lock_guard lock(mutex);
     pids_now[w] = pid;
   }
 
-  [[noreturn]] void serve(const std::vector<std::string>& url) {
+  // `mask`: the signal mask to restore once the worker's dispositions are set.
+  [[noreturn]] void serve(const std::vector<std::string>& url, const sigset_t& mask) {
     // Ctrl-C reaches the whole process group: the pool's process decides what happens (by
     // default it dies, and its workers with it); a worker does not stop in the middle of a task.
     ::signal(SIGINT, SIG_IGN);
@@ -197,6 +209,7 @@ struct core::impl {
       ::_exit(setup_failed);
     }
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    ::pthread_sigmask(SIG_SETMASK, &mask, nullptr);
     if (::getppid() != parent) orphan_cleanup::on_signal(SIGTERM, nullptr, nullptr);
     int code = setup_failed;
     try {

@@ -46,8 +46,6 @@ struct coarse_clock {
   }
 };
 
-// Polls before sleeping: about what a message takes to arrive while a stream flows.
-constexpr int spin_polls = 2000;
 // A sleeper wakes this often to check that its peers are alive.
 constexpr auto liveness_every = 100ms;
 
@@ -63,9 +61,10 @@ void ring_bell(participant& p) noexcept {
 
 // Sleeps on `self`'s doorbell until `ready()` holds or `until` passes; returns ready(). With
 // `busy` (channel_options::shm_busy_poll) it polls instead of sleeping: no wake-up to wait for,
-// no system call for the peer to make, and one core kept busy.
+// no system call for the peer to make, and one core kept busy. Otherwise it polls `spins` times
+// (channel_options::shm_spin_polls) before it sleeps.
 template <class Ready>
-bool wait_for(participant& self, deadline until, bool busy, Ready ready) {
+bool wait_for(participant& self, deadline until, bool busy, std::uint32_t spins, Ready ready) {
   if (busy) {
     for (std::uint32_t i = 0;; ++i) {
       if (ready()) return true;
@@ -73,7 +72,7 @@ bool wait_for(participant& self, deadline until, bool busy, Ready ready) {
       if (i % 1024 == 0 && until != forever && clock::now() >= until) return ready();
     }
   }
-  for (int i = 0; i < spin_polls; ++i) {
+  for (std::uint32_t i = 0; i < spins; ++i) {
     if (ready()) return true;
     cpu_relax();
   }
@@ -125,6 +124,7 @@ class shm_sender final : public transport::sender_link {
         pubsub_(p == transport::pattern::pubsub),
         drop_(o.on_slow_subscriber == slow_subscriber::drop),
         busy_(o.shm_busy_poll),
+        spins_(o.shm_spin_polls),
         seg_(where.address, pattern_code(p), fingerprint, shape_from(o)) {
     index_ = seg_.join(side::sender);
     tails_.assign(seg_.shape().max_receivers, 0);
@@ -173,7 +173,7 @@ class shm_sender final : public transport::sender_link {
     if (chunk_ || pool_takes(staging_.size())) {
       // A message in the pool, or one that waits for room there (it was full at prepare()).
       bool from_staging = !chunk_;
-      bool ready = wait_for(self, until, busy_, [&] {
+      bool ready = wait_for(self, until, busy_, spins_, [&] {
         if (!chunk_ && !(chunk_ = allocate(staging_.size()))) return false;
         return (r = pick_receiver()).has_value();
       });
@@ -187,7 +187,7 @@ class shm_sender final : public transport::sender_link {
       return true;
     }
     for (;;) {
-      if (!wait_for(self, until, busy_, [&] { return (r = pick_receiver()).has_value(); }))
+      if (!wait_for(self, until, busy_, spins_, [&] { return (r = pick_receiver()).has_value(); }))
         return false;
       if (write_message(*r, staging_)) return true;
       // Its receiver died or left in the middle of it: the message goes again, whole.
@@ -196,7 +196,7 @@ class shm_sender final : public transport::sender_link {
 
   bool wait_peers(std::size_t count, deadline until) override {
     participant& self = seg_.sender(index_);
-    return wait_for(self, until, busy_, [&] { return live_receivers() >= count; });
+    return wait_for(self, until, busy_, spins_, [&] { return live_receivers() >= count; });
   }
 
   std::string endpoint() const override { return url_; }
@@ -336,7 +336,7 @@ class shm_sender final : public transport::sender_link {
       if (room(r) == 0) {
         // A long message cannot be taken back: it waits for the receiver slot by slot.
         ring_bell(peer);
-        wait_for(self, forever, busy_, [&] { return room(r) > 0 || receiver_changed(); });
+        wait_for(self, forever, busy_, spins_, [&] { return room(r) > 0 || receiver_changed(); });
         if (receiver_changed() || room(r) == 0) return false;
       }
       std::size_t n = std::min(payload(), bytes.size() - at);
@@ -381,7 +381,7 @@ class shm_sender final : public transport::sender_link {
         std::min(slots, std::max<std::uint64_t>(1, (staging_.size() + payload() - 1) / payload()));
     if (!drop_) {
       participant& self = seg_.sender(index_);
-      if (!wait_for(self, until, busy_, [&] { return all_have_room(need); })) return false;
+      if (!wait_for(self, until, busy_, spins_, [&] { return all_have_room(need); })) return false;
     }
     for (std::uint32_t r = 0; r < seg_.shape().max_receivers; ++r) {
       if (!is_open(seg_.receiver(r))) continue;
@@ -405,7 +405,7 @@ class shm_sender final : public transport::sender_link {
     if (from_staging && drop_) {
       if (!(chunk_ = allocate(staging_.size()))) return false;
     } else if (!drop_) {
-      bool ready = wait_for(self, until, busy_, [&] {
+      bool ready = wait_for(self, until, busy_, spins_, [&] {
         if (!chunk_ && !(chunk_ = allocate(staging_.size()))) return false;
         return all_have_room(1);
       });
@@ -646,6 +646,7 @@ class shm_sender final : public transport::sender_link {
   bool pubsub_;
   bool drop_;
   bool busy_;
+  std::uint32_t spins_;
   segment seg_;
   std::uint32_t index_ = 0;
   std::uint32_t next_ = 0;
@@ -673,6 +674,7 @@ class shm_receiver final : public transport::receiver_link {
         max_frame_(o.decode_limits.max_frame),
         pubsub_(p == transport::pattern::pubsub),
         busy_(o.shm_busy_poll),
+        spins_(o.shm_spin_polls),
         topics_(pubsub_ ? o.topics : std::vector<std::string>{}),
         seg_(where.address, pattern_code(p), fingerprint, shape_from(o)) {
     // A subscriber taking a dead one's place starts after what was queued for that one: it
@@ -701,7 +703,7 @@ class shm_receiver final : public transport::receiver_link {
     std::optional<std::span<const std::byte>> got;
     bool over = false;
     bool woken = false;
-    bool ok = wait_for(self, until, busy_, [&] {
+    bool ok = wait_for(self, until, busy_, spins_, [&] {
       while ((got = poll())) {
         if (!pubsub_ || split_topic(*got)) return true;
         release_pending();  // a topic this subscriber did not ask for
@@ -1048,6 +1050,7 @@ class shm_receiver final : public transport::receiver_link {
   std::size_t max_frame_;
   bool pubsub_;
   bool busy_;
+  std::uint32_t spins_;
   std::vector<std::string> topics_;  // subscribed prefixes (empty: all)
   std::string_view topic_;           // of the frame returned last, in the slot or assembled_
   segment seg_;

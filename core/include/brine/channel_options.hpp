@@ -53,6 +53,11 @@ struct channel_options {
   /// wake-up from sleep costs tens of microseconds on a virtual machine), at the price of a
   /// core kept busy by each waiting sender or receiver. Off: a short spin, then a futex sleep.
   bool shm_busy_poll = false;
+  /// shm:// only, without shm_busy_poll: polls of the rings before a waiting sender or receiver
+  /// sleeps (some tens of nanoseconds each), so that a message that comes soon is taken without
+  /// a wake-up. 0 sleeps at once, which suits threads that wait long or outnumber the cores
+  /// (a spinning thread takes the core another would work on): brine::pool's channels do so.
+  std::uint32_t shm_spin_polls = 2000;
   /// shm:// only: bytes of shared memory each sender has for messages longer than a ring slot
   /// and for loans (sender::loan), fixed by whoever creates the segment; rounded down to 4 KiB.
   /// Such messages are written there once and read in place; a longer one (or one while the

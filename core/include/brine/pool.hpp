@@ -34,6 +34,14 @@
 
 namespace brine {
 
+namespace detail::pool {
+inline channel_options channel_defaults() {
+  channel_options o;
+  o.shm_spin_polls = 0;
+  return o;
+}
+}  // namespace detail::pool
+
 /// Settings of a pool.
 struct pool_options {
   /// Inputs per message to a worker; 0 chooses: about four chunks per worker for map(), one
@@ -46,8 +54,9 @@ struct pool_options {
   /// are killed.
   std::chrono::milliseconds shutdown_grace{1000};
   /// Transport settings for the shared-memory channels between the pool and its workers
-  /// (decode limits, queue depth).
-  channel_options channel{};
+  /// (decode limits, queue depth). Their waits sleep at once (shm_spin_polls 0): the pool's
+  /// thread waits while the workers compute, and spinning would take a core from them.
+  channel_options channel = detail::pool::channel_defaults();
 };
 
 namespace detail::pool {
