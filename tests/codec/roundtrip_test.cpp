@@ -20,6 +20,7 @@
 #include <optional>
 #include <random>
 #include <set>
+#include <span>
 #include <string>
 #include <tuple>
 #include <unordered_map>
@@ -124,6 +125,54 @@ std::vector<bool> random_bits(std::size_t n, std::uint32_t seed) {
 }
 
 }  // namespace
+
+namespace {
+struct pair_of_doubles {
+  double a, b;
+  bool operator==(const pair_of_doubles&) const = default;
+};
+
+// Decodes `v` from frames placed at every offset 0..15 in a buffer, into new vectors and into
+// reused ones of other lengths: flat sequences are copied in bulk, through different paths for
+// aligned and unaligned input.
+template <class E>
+void check_at_every_offset(const std::vector<E>& v) {
+  std::vector<std::byte> frame = brine::dumps(v);
+  for (std::size_t offset = 0; offset < 16; ++offset) {
+    std::vector<std::byte> buf(offset, std::byte{0xAA});
+    buf.insert(buf.end(), frame.begin(), frame.end());
+    std::span<const std::byte> at(buf.data() + offset, frame.size());
+    REQUIRE(brine::loads<std::vector<E>>(at) == v);
+    std::vector<E> shorter(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2));
+    brine::loads_into(at, shorter);
+    REQUIRE(shorter == v);
+    std::vector<E> longer(v.size() + 3);
+    brine::loads_into(at, longer);
+    REQUIRE(longer == v);
+  }
+}
+}  // namespace
+
+TEST_CASE("roundtrip: flat sequences decode exactly from aligned and unaligned input",
+          "[codec][roundtrip]") {
+  std::mt19937_64 rng(42);
+  for (std::size_t n : {0u, 1u, 7u, 511u, 512u, 513u, 1024u, 1025u, 5000u}) {
+    std::vector<std::uint8_t> bytes(n);
+    std::vector<std::int64_t> longs(n);
+    std::vector<float> floats(n);
+    std::vector<pair_of_doubles> pairs(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      bytes[i] = static_cast<std::uint8_t>(rng());
+      longs[i] = static_cast<std::int64_t>(rng());
+      floats[i] = static_cast<float>(rng() % 100000) / 7.0f;
+      pairs[i] = {static_cast<double>(rng() % 1000) / 3.0, -static_cast<double>(i)};
+    }
+    check_at_every_offset(bytes);
+    check_at_every_offset(longs);
+    check_at_every_offset(floats);
+    check_at_every_offset(pairs);
+  }
+}
 
 TEST_CASE("roundtrip: every integer type keeps its min, max and zero", "[codec][roundtrip]") {
   check_integer_limits<signed char>();

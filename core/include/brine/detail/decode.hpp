@@ -2,77 +2,16 @@
 
 // The decode routine: reads a value from untrusted bytes into a default-constructed object.
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <iterator>
 #include <string>
 
 #include "brine/detail/encode.hpp"
 
 namespace brine::detail {
-
-// Reads trivially copyable values from unaligned input, so vector::assign copies without first
-// zero-filling the vector.
-template <class E>
-class unaligned_iterator {
- public:
-  using iterator_category = std::random_access_iterator_tag;
-  using value_type = E;
-  using difference_type = std::ptrdiff_t;
-  using pointer = const E*;
-  using reference = E;
-
-  unaligned_iterator() = default;
-  explicit unaligned_iterator(const std::byte* p) noexcept : p_(p) {}
-  E operator*() const noexcept {
-    E e;
-    std::memcpy(&e, p_, sizeof(E));
-    return e;
-  }
-  E operator[](difference_type i) const noexcept { return *(*this + i); }
-  unaligned_iterator& operator++() noexcept {
-    p_ += sizeof(E);
-    return *this;
-  }
-  unaligned_iterator operator++(int) noexcept {
-    return unaligned_iterator(std::exchange(p_, p_ + sizeof(E)));
-  }
-  unaligned_iterator& operator--() noexcept {
-    p_ -= sizeof(E);
-    return *this;
-  }
-  unaligned_iterator operator--(int) noexcept {
-    return unaligned_iterator(std::exchange(p_, p_ - sizeof(E)));
-  }
-  unaligned_iterator& operator+=(difference_type n) noexcept {
-    p_ += n * static_cast<difference_type>(sizeof(E));
-    return *this;
-  }
-  unaligned_iterator& operator-=(difference_type n) noexcept { return *this += -n; }
-  friend unaligned_iterator operator+(unaligned_iterator it, difference_type n) noexcept {
-    return it += n;
-  }
-  friend unaligned_iterator operator+(difference_type n, unaligned_iterator it) noexcept {
-    return it += n;
-  }
-  friend unaligned_iterator operator-(unaligned_iterator it, difference_type n) noexcept {
-    return it -= n;
-  }
-  friend difference_type operator-(unaligned_iterator a, unaligned_iterator b) noexcept {
-    return (a.p_ - b.p_) / static_cast<difference_type>(sizeof(E));
-  }
-  friend bool operator==(unaligned_iterator a, unaligned_iterator b) noexcept {
-    return a.p_ == b.p_;
-  }
-  friend auto operator<=>(unaligned_iterator a, unaligned_iterator b) noexcept {
-    return a.p_ <=> b.p_;
-  }
-
- private:
-  const std::byte* p_ = nullptr;
-};
 
 template <class T>
 void decode(reader& r, T& v);
@@ -131,9 +70,23 @@ template <class T>
   } else if (n <= v.capacity()) {
     v.resize(n);  // zero-fills at most the growth within the old capacity
     copy_small(reinterpret_cast<std::byte*>(v.data()), p, n * sizeof(E));
+  } else if (sizeof(E) == 1 || reinterpret_cast<std::uintptr_t>(p) % alignof(E) == 0) {
+    // New memory: copy straight in (one memmove), without zero-filling it first.
+    const E* first = reinterpret_cast<const E*>(p);
+    v.assign(first, first + n);
   } else {
-    // New memory: copy straight in, without zero-filling it first.
-    v.assign(unaligned_iterator<E>(p), unaligned_iterator<E>(p + n * sizeof(E)));
+    // The same from unaligned input, through a small aligned buffer: two copies, one of them
+    // within the L1 cache, beat building each element from its bytes.
+    v.clear();
+    v.reserve(n);
+    constexpr std::size_t block = 4096 / sizeof(E) > 0 ? 4096 / sizeof(E) : 1;
+    alignas(E) std::byte buf[block * sizeof(E)];
+    const E* first = reinterpret_cast<const E*>(buf);
+    for (std::size_t at = 0; at < n; at += block) {
+      std::size_t k = std::min(block, n - at);
+      std::memcpy(buf, p + at * sizeof(E), k * sizeof(E));
+      v.insert(v.end(), first, first + k);
+    }
   }
 }
 
