@@ -67,26 +67,16 @@ template <class T>
   } else if constexpr (string) {
     v.resize(n);  // the input may be unaligned for E: copy bytes
     copy_small(reinterpret_cast<std::byte*>(v.data()), p, n * sizeof(E));
-  } else if (n <= v.capacity()) {
-    v.resize(n);  // zero-fills at most the growth within the old capacity
-    copy_small(reinterpret_cast<std::byte*>(v.data()), p, n * sizeof(E));
-  } else if (sizeof(E) == 1 || reinterpret_cast<std::uintptr_t>(p) % alignof(E) == 0) {
-    // New memory: copy straight in (one memmove), without zero-filling it first.
+  } else if (n > v.capacity() &&
+             (sizeof(E) == 1 || reinterpret_cast<std::uintptr_t>(p) % alignof(E) == 0)) {
+    // New memory from aligned input (always so for bytes): one memmove, no zero-filling first.
     const E* first = reinterpret_cast<const E*>(p);
     v.assign(first, first + n);
   } else {
-    // The same from unaligned input, through a small aligned buffer: two copies, one of them
-    // within the L1 cache, beat building each element from its bytes.
-    v.clear();
-    v.reserve(n);
-    constexpr std::size_t block = 4096 / sizeof(E) > 0 ? 4096 / sizeof(E) : 1;
-    alignas(E) std::byte buf[block * sizeof(E)];
-    const E* first = reinterpret_cast<const E*>(buf);
-    for (std::size_t at = 0; at < n; at += block) {
-      std::size_t k = std::min(block, n - at);
-      std::memcpy(buf, p + at * sizeof(E), k * sizeof(E));
-      v.insert(v.end(), first, first + k);
-    }
+    // Zero-fills the growth, then copies over it: for new memory from unaligned input this
+    // beats building each element from its bytes, as the first touch of new pages costs most.
+    v.resize(n);
+    copy_small(reinterpret_cast<std::byte*>(v.data()), p, n * sizeof(E));
   }
 }
 
