@@ -38,7 +38,6 @@ struct coarse_clock {
   using rep = duration::rep;
   using period = duration::period;
   using time_point = std::chrono::time_point<coarse_clock>;
-  static constexpr bool is_steady = true;
   static time_point now() noexcept {
     timespec ts{};
     ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
