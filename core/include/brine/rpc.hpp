@@ -6,12 +6,15 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <functional>
 #include <future>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -82,6 +85,41 @@ using arg_t = typename arg<T>::type;
 // What a result travels as: void as std::monostate.
 template <class R>
 using result_t = std::conditional_t<std::is_void_v<R>, std::monostate, std::remove_cvref_t<R>>;
+
+// The result of a synchronous call, set once: by the calling thread itself, or by the client's
+// I/O thread when it took the call over.
+template <class T>
+class outcome {
+ public:
+  void set(T&& v) {
+    std::lock_guard lock(mutex_);
+    if (done_) return;
+    value_.emplace(std::move(v));
+    done_ = true;
+    ready_.notify_all();
+  }
+  void fail(std::exception_ptr e) {
+    std::lock_guard lock(mutex_);
+    if (done_) return;
+    error_ = std::move(e);
+    done_ = true;
+    ready_.notify_all();
+  }
+  // Waits for the result; throws the call's error.
+  T get() {
+    std::unique_lock lock(mutex_);
+    ready_.wait(lock, [&] { return done_; });
+    if (error_) std::rethrow_exception(error_);
+    return std::move(*value_);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  bool done_ = false;
+  std::optional<T> value_;
+  std::exception_ptr error_;
+};
 
 // A callable's result and parameters.
 template <class F>
@@ -310,13 +348,23 @@ class client {
   /// during the call), decode_error, channel_closed (client destroyed meanwhile).
   template <class R = void, class... A>
   R call(std::string_view method, A&&... args) {
-    return start<R>(timeout_, method, true, std::forward<A>(args)...).get();
+    return call_for<R>(timeout_, method, std::forward<A>(args)...);
   }
 
   /// call() with its own timeout.
   template <class R = void, class Rep, class Period, class... A>
   R call_for(std::chrono::duration<Rep, Period> timeout, std::string_view method, A&&... args) {
-    return start<R>(timeout, method, true, std::forward<A>(args)...).get();
+    using result = detail::rpc::result_t<R>;
+    // No std::promise: completing one costs a system call (its call_once wakes waiters), and
+    // the call usually completes in this thread.
+    auto out = std::make_shared<detail::rpc::outcome<result>>();
+    launch<R>(
+        timeout, method, true, [out](result&& v) { out->set(std::move(v)); },
+        [out](std::exception_ptr e) { out->fail(std::move(e)); }, std::forward<A>(args)...);
+    if constexpr (std::is_void_v<R>)
+      (void)out->get();
+    else
+      return out->get();
   }
 
   /// Starts a call; the future gives its result or throws what call() would.
@@ -353,16 +401,34 @@ class client {
   std::string endpoint() const;
 
  private:
-  // Encodes a call and starts it: in this thread when `wait` and the link is free (the future
-  // is then ready on return), else through the client's I/O thread.
+  // Starts a call whose future gives its result.
   template <class R, class Rep, class Period, class... A>
   std::future<R> start(std::chrono::duration<Rep, Period> timeout, std::string_view method,
                        bool wait, A&&... args) {
+    using result = detail::rpc::result_t<R>;
+    auto done = std::make_shared<std::promise<R>>();
+    std::future<R> future = done->get_future();
+    launch<R>(
+        timeout, method, wait,
+        [done](result&& v) {
+          if constexpr (std::is_void_v<R>)
+            done->set_value();
+          else
+            done->set_value(std::move(v));
+        },
+        [done](std::exception_ptr e) { done->set_exception(std::move(e)); },
+        std::forward<A>(args)...);
+    return future;
+  }
+
+  // Encodes a call and starts it: in this thread when `wait` and the link is free (`on_value`
+  // or `on_error` has then run on return), else through the client's I/O thread.
+  template <class R, class Rep, class Period, class OnValue, class OnError, class... A>
+  void launch(std::chrono::duration<Rep, Period> timeout, std::string_view method, bool wait,
+              OnValue on_value, OnError on_error, A&&... args) {
     namespace r = detail::rpc;
     using args_t = std::tuple<r::arg_t<A&&>...>;
     using result = r::result_t<R>;
-    auto done = std::make_shared<std::promise<R>>();
-    std::future<R> future = done->get_future();
     std::uint64_t id = next_id();
     auto deadline = std::chrono::steady_clock::now() +
                     std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout);
@@ -388,28 +454,24 @@ class client {
       c.write = nullptr;
     }
     limits lim = limits_;
-    c.complete = [done, lim, m = c.method, sig = c.signature](r::status s, const std::string& type,
-                                                              const std::string& message,
-                                                              std::span<const std::byte> bytes) {
+    c.complete = [on_value, on_error, lim, m = c.method, sig = c.signature](
+                     r::status s, const std::string& type, const std::string& message,
+                     std::span<const std::byte> bytes) mutable {
+      std::optional<result> v;
       try {
         if (s != r::status::ok) r::throw_reply(s, type, message, m, sig);
-        if constexpr (std::is_void_v<R>) {
-          (void)loads<std::monostate>(bytes, lim);
-          done->set_value();
-        } else {
-          done->set_value(loads<result>(bytes, lim));
-        }
+        v.emplace(loads<result>(bytes, lim));
       } catch (...) {
-        done->set_exception(std::current_exception());
+        return on_error(std::current_exception());
       }
+      on_value(std::move(*v));
     };
-    c.fail = [done](std::exception_ptr e) { done->set_exception(std::move(e)); };
+    c.fail = std::move(on_error);
     if (wait) {
       run(id, std::move(c));
     } else {
       submit(id, std::move(c));
     }
-    return future;
   }
 
   std::uint64_t next_id();
