@@ -40,12 +40,12 @@ struct message_size {
 };
 
 // The four sizes, and the largest frame that fits one 4 KiB ring slot (4096 bytes less
-// the slot's 8-byte header): 4 KiB messages already take two slots.
+// the slot's 16-byte header): 4 KiB messages already take two slots.
 constexpr message_size sizes[] = {{"64B", 64, false},
                                   {"4KiB", 4096, false},
                                   {"64KiB", 64 * 1024, false},
                                   {"1MiB", 1024 * 1024, false},
-                                  {"4088B", 4088, true}};
+                                  {"4080B", 4080, true}};
 constexpr std::string_view idle_case = "idle";
 
 // The targets.

@@ -26,8 +26,10 @@
 #include <thread>
 #include <vector>
 
+#include "../../transports/shm/segment.hpp"
 #include "../channel/channel_test_util.hpp"
 #include "brine/channel.hpp"
+#include "brine/schema.hpp"
 #include "shm_test_util.hpp"
 
 using namespace std::chrono_literals;
@@ -451,5 +453,52 @@ TEST_CASE("shm crash: a receiver killed while it keeps views; loans reclaimed, n
     ++rounds;
   }
   WARN(rounds << " rounds");
+  REQUIRE(leftover_segments().empty());
+}
+
+TEST_CASE("shm crash: a sender killed between publishing a slot and storing the tail loses nothing",
+          "[shm][process][crash]") {
+  // A slot is published by its seq, then the ring's tail is stored (segment.hpp): a sender
+  // killed between the two leaves the tail one behind. Made here by hand, after a sender that
+  // sent 1 and 2 died without closing: its receiver reads both, brine-shm counts both, and the
+  // next sender in its place writes after them instead of over the second.
+  watchdog dog(60);
+  std::string url = url_for("tail", 0);
+  std::string name = url.substr(6);
+  brine::channel_options one;  // one sender place: the next sender must take the dead one's
+  one.shm_senders = 1;
+  test::gate first, second;
+  test::child_guard dies{test::spawn([&] {
+    if (!first.wait()) throw std::runtime_error("never let go");
+    auto tx = brine::push<std::uint64_t>(url, one);
+    tx.send(1);
+    tx.send(2);
+    ::_exit(0);  // no close: the place stays the dead process's
+  })};
+  test::child_guard next{test::spawn([&] {
+    if (!second.wait()) throw std::runtime_error("never let go");
+    auto tx = brine::push<std::uint64_t>(url, one);
+    tx.send(3);
+  })};
+  {
+    auto rx = brine::pull<std::uint64_t>(url, one);
+    first.open();
+    REQUIRE(dies.wait(30s) == 0);
+    {
+      brine::shm::segment seg(name, 1, brine::fingerprint<std::uint64_t>, brine::shm::geometry{});
+      brine::shm::ring_header& ring = seg.ring(0, 0);
+      REQUIRE(ring.tail.load() == 2);
+      ring.tail.store(1);
+      brine::shm::segment_info info = brine::shm::inspect(seg.os_name());
+      CHECK(info.bad_rings == 0);
+      CHECK(info.queued_messages == 2);
+    }
+    second.open();
+    REQUIRE(next.wait(30s) == 0);
+    std::vector<std::uint64_t> got;
+    for (std::uint64_t v : rx)
+      got.push_back(v);
+    CHECK(got == std::vector<std::uint64_t>{1, 2, 3});
+  }
   REQUIRE(leftover_segments().empty());
 }

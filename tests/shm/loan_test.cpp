@@ -73,9 +73,9 @@ using test::await_flag;
 using test::child_guard;
 using test::shared_block;
 
-// A 4 KiB slot holds 4088 bytes of message; a byte vector's frame is 24 bytes of header, its
+// A 4 KiB slot holds 4080 bytes of message; a byte vector's frame is 24 bytes of header, its
 // count (2 bytes here) and its bytes.
-constexpr std::size_t fits_slot = 4088 - 24 - 2;
+constexpr std::size_t fits_slot = 4080 - 24 - 2;
 
 }  // namespace
 

@@ -76,6 +76,9 @@ void put64(std::vector<std::uint8_t>& b, std::size_t at, std::uint64_t v) {
   std::memcpy(b.data() + at, &v, sizeof v);
 }
 
+// The layout version this build writes (docs/transports.md).
+constexpr std::uint32_t current_layout = 4;
+
 // A segment header (docs/transports.md): magic, version, pattern, fingerprint, size, geometry
 // (senders, receivers, slots, slot size), ready.
 std::vector<std::uint8_t> header(std::uint32_t version, std::uint64_t size,
@@ -90,7 +93,7 @@ std::vector<std::uint8_t> header(std::uint32_t version, std::uint64_t size,
   put32(b, 36, 8);
   put32(b, 40, 16);
   put32(b, 44, slot_size);
-  put64(b, 48, 0);  // pool bytes (layout version 3)
+  put64(b, 48, 0);  // pool bytes (since layout version 3)
   put32(b, 56, 1);  // ready
   return b;
 }
@@ -192,13 +195,14 @@ TEST_CASE(
               junk = name_for("junk");
   plant(old, header(1, 1 << 20, 4096), 4096);
   plant(cut, std::vector<std::uint8_t>{'b', 'r', 'i', 'n', 'e'}, 5);
-  plant(bad, header(3, std::uint64_t(1) << 40, 4096), 8192);  // claims 1 TiB in 8 KiB
+  plant(bad, header(current_layout, std::uint64_t(1) << 40, 4096), 8192);  // claims 1 TiB in 8 KiB
   plant(junk, std::vector<std::uint8_t>(100, 0xab), 100);
 
   run_result r = brine_shm("list");
   INFO(r.out);
   REQUIRE(r.code == 0);
-  CHECK(block_of(r.out, old).find("layout version 1, this build reads version 3") !=
+  CHECK(block_of(r.out, old)
+            .find("layout version 1, this build reads version " + std::to_string(current_layout)) !=
         std::string::npos);
   CHECK(block_of(r.out, cut).find("too small") != std::string::npos);
   CHECK(block_of(r.out, bad).find("corrupt header") != std::string::npos);

@@ -129,8 +129,11 @@ class shm_sender final : public transport::sender_link {
     tails_.assign(seg_.shape().max_receivers, 0);
     head_seen_.assign(seg_.shape().max_receivers, 0);
     for (std::uint32_t r = 0; r < tails_.size(); ++r) {
-      tails_[r] = seg_.ring(index_, r).tail.load(std::memory_order_acquire);
-      head_seen_[r] = seg_.ring(index_, r).head.load(std::memory_order_acquire);
+      ring_header& ring = seg_.ring(index_, r);
+      tails_[r] = published_tail(ring.tail.load(std::memory_order_acquire),
+                                 [&](std::uint64_t k) { return slot_of(r, k); });
+      ring.tail.store(tails_[r], std::memory_order_release);
+      head_seen_[r] = ring.head.load(std::memory_order_acquire);
       if (head_seen_[r] > tails_[r] || tails_[r] - head_seen_[r] > seg_.shape().slots)
         throw transport_error("brine: " + url_ + ": corrupt ring (positions out of range)");
     }
@@ -628,16 +631,21 @@ class shm_sender final : public transport::sender_link {
     return true;
   }
 
-  // The slot the next message toward `r` goes into (room(r) > 0).
-  std::byte* free_slot(std::uint32_t r) const {
-    return seg_.slot(index_, r, static_cast<std::uint32_t>(tails_[r] & (seg_.shape().slots - 1)));
+  // The slot of position `k` in the ring toward `r`.
+  std::byte* slot_of(std::uint32_t r, std::uint64_t k) const {
+    return seg_.slot(index_, r, static_cast<std::uint32_t>(k & (seg_.shape().slots - 1)));
   }
 
-  // Writes the slot header and makes the slot visible to the receiver.
+  // The slot the next message toward `r` goes into (room(r) > 0).
+  std::byte* free_slot(std::uint32_t r) const { return slot_of(r, tails_[r]); }
+
+  // Writes the slot header and makes the slot visible to the receiver: its seq, then the tail.
   void publish(std::uint32_t r, std::byte* slot, std::size_t size, std::uint32_t flags) {
-    slot_header h{static_cast<std::uint32_t>(size), flags};
-    std::memcpy(slot, &h, sizeof h);
-    seg_.ring(index_, r).tail.store(++tails_[r], std::memory_order_release);
+    std::uint32_t h[2] = {static_cast<std::uint32_t>(size), flags};
+    std::memcpy(slot, h, sizeof h);
+    const std::uint64_t position = tails_[r]++;
+    publish_seq(slot, position);
+    seg_.ring(index_, r).tail.store(tails_[r], std::memory_order_release);
     ring_bell(seg_.receiver(r));
   }
 
@@ -682,7 +690,8 @@ class shm_receiver final : public transport::receiver_link {
     if (pubsub_) {
       for (std::uint32_t s = 0; s < seg_.shape().max_senders; ++s) {
         ring_header& ring = seg_.ring(s, index_);
-        ring.head.store(ring.tail.load(std::memory_order_acquire));
+        ring.head.store(published_tail(ring.tail.load(std::memory_order_acquire),
+                                       [&](std::uint64_t k) { return slot_of(s, index_, k); }));
       }
     }
     places_.push_back(place_state(index_));
@@ -843,8 +852,7 @@ class shm_receiver final : public transport::receiver_link {
   // its read position in each sender's ring.
   struct place {
     std::uint32_t index;
-    std::vector<std::uint64_t> heads;      // where this receiver reads in each sender's ring
-    std::vector<std::uint64_t> tail_seen;  // each sender's tail, as last read
+    std::vector<std::uint64_t> heads;  // where this receiver reads in each sender's ring
     std::vector<std::vector<std::byte>> partial;
     // Per sender: the pool positions of the chunks kept (keep()) and not yet released, oldest
     // first; the ring's held_from shows the oldest to the sender.
@@ -861,8 +869,8 @@ class shm_receiver final : public transport::receiver_link {
 
   place place_state(std::uint32_t index) const {
     std::uint32_t n = seg_.shape().max_senders;
-    place pl{index, std::vector<std::uint64_t>(n), std::vector<std::uint64_t>(n),
-             std::vector<std::vector<std::byte>>(n), std::vector<std::deque<std::uint64_t>>(n)};
+    place pl{index, std::vector<std::uint64_t>(n), std::vector<std::vector<std::byte>>(n),
+             std::vector<std::deque<std::uint64_t>>(n)};
     for (std::uint32_t s = 0; s < n; ++s)
       pl.heads[s] = seg_.ring(s, index).head.load(std::memory_order_acquire);
     return pl;
@@ -893,14 +901,15 @@ class shm_receiver final : public transport::receiver_link {
     ring_bell(seg_.sender(s));
   }
 
-  // The sender's tail is read again only when the last value read has been consumed.
-  std::uint64_t available(place& pl, std::uint32_t s) {
-    if (pl.tail_seen[s] > pl.heads[s]) return pl.tail_seen[s] - pl.heads[s];
-    std::uint64_t tail = seg_.ring(s, pl.index).tail.load(std::memory_order_acquire);
-    if (tail < pl.heads[s] || tail - pl.heads[s] > seg_.shape().slots)
-      throw transport_error("brine: " + url_ + ": corrupt ring (writer position out of range)");
-    pl.tail_seen[s] = tail;
-    return tail - pl.heads[s];
+  // The slot of position `k` in the ring from sender `s` to place `index`.
+  const std::byte* slot_of(std::uint32_t s, std::uint32_t index, std::uint64_t k) const {
+    return seg_.slot(s, index, static_cast<std::uint32_t>(k & (seg_.shape().slots - 1)));
+  }
+
+  // Whether the slot at the head of `s`'s ring is published: its seq, on the cache line the
+  // message begins on, says so; the sender's tail is not read.
+  bool available(const place& pl, std::uint32_t s) const {
+    return slot_seq(slot_of(s, pl.index, pl.heads[s])) == pl.heads[s] + 1;
   }
 
   // The next whole frame from any sender, round robin, from this receiver's own place first;
@@ -916,9 +925,8 @@ class shm_receiver final : public transport::receiver_link {
     std::uint32_t n = seg_.shape().max_senders;
     for (std::uint32_t j = 0; j < n; ++j) {
       std::uint32_t s = (next_ + j) % n;
-      while (available(pl, s) > 0) {
-        const std::byte* slot = seg_.slot(
-            s, pl.index, static_cast<std::uint32_t>(pl.heads[s] & (seg_.shape().slots - 1)));
+      while (available(pl, s)) {
+        const std::byte* slot = slot_of(s, pl.index, pl.heads[s]);
         prefetch_chunk(s);
         slot_header h;
         std::memcpy(&h, slot, sizeof h);
@@ -1006,8 +1014,9 @@ class shm_receiver final : public transport::receiver_link {
       bool queued = false;
       for (std::uint32_t s = 0; s < seg_.shape().max_senders && !queued; ++s) {
         ring_header& ring = seg_.ring(s, r);
-        queued =
-            ring.tail.load(std::memory_order_acquire) != ring.head.load(std::memory_order_acquire);
+        queued = published_tail(ring.tail.load(std::memory_order_acquire), [&](std::uint64_t k) {
+                   return slot_of(s, r, k);
+                 }) != ring.head.load(std::memory_order_acquire);
       }
       if (!queued) continue;
       if (!seg_.take(side::receiver, r, owner, /*open=*/false)) continue;
@@ -1036,7 +1045,7 @@ class shm_receiver final : public transport::receiver_link {
         if (process_id{owner, p.start_time.load()}.alive()) return false;
       }
       for (place& pl : places_) {
-        if (available(pl, s) > 0) return false;
+        if (available(pl, s)) return false;
         pl.partial[s].clear();  // a message its dead sender never finished
       }
     }

@@ -393,7 +393,10 @@ void read_tables(segment_info& info, const std::byte* base) {
       const std::byte* ring = base + ring_offset(g, s, r);
       const auto* rh = reinterpret_cast<const ring_header*>(ring);
       std::uint64_t head = rh->head.load(std::memory_order_acquire);
-      std::uint64_t tail = rh->tail.load(std::memory_order_acquire);
+      auto slot_at = [&](std::uint64_t k) {
+        return ring + sizeof(ring_header) + (k & (g.slots - 1)) * g.slot_size;
+      };
+      std::uint64_t tail = published_tail(rh->tail.load(std::memory_order_acquire), slot_at);
       if (head > tail || tail - head > g.slots) {
         ++info.bad_rings;
         continue;
@@ -401,7 +404,7 @@ void read_tables(segment_info& info, const std::byte* base) {
       info.queued_slots += tail - head;
       for (std::uint64_t k = head; k < tail; ++k) {
         slot_header h;
-        std::memcpy(&h, ring + sizeof(ring_header) + (k & (g.slots - 1)) * g.slot_size, sizeof h);
+        std::memcpy(&h, slot_at(k), sizeof h);
         if ((h.flags & flag_continued) == 0) ++info.queued_messages;
       }
     }

@@ -25,7 +25,7 @@ struct geometry {
   std::uint32_t max_senders = 8;
   std::uint32_t max_receivers = 8;
   std::uint32_t slots = 256;       // per ring, a power of two
-  std::uint32_t slot_size = 4096;  // bytes per slot, including its 8-byte slot header
+  std::uint32_t slot_size = 4096;  // bytes per slot, including its 16-byte slot header
   // Per sender: memory for messages longer than a slot and for loans (0: none), a multiple of
   // 4096. Messages there are written once and read in place; a ring slot names them.
   std::uint64_t pool_bytes = 64u << 20;
@@ -46,7 +46,7 @@ struct process_id {
 // ---- shared layout (all fields naturally aligned; std::atomic of lock-free sizes only) ----
 
 inline constexpr char segment_magic[8] = {'b', 'r', 'i', 'n', 'e', 's', 'h', 'm'};
-inline constexpr std::uint32_t layout_version = 3;  // 3: senders' pools, slot flag chunk
+inline constexpr std::uint32_t layout_version = 4;  // 4: slots carry their position
 
 /// A participant slot. `owner` is 0 when free, else the pid; `start_time` disambiguates reuse.
 struct participant {
@@ -74,7 +74,9 @@ inline constexpr std::uint32_t state_closing = 4;
 
 /// Head of one ring: the reader's and the writer's positions, each on its own cache line.
 struct ring_header {
-  std::atomic<std::uint64_t> tail;  // written by the sender: slots published
+  // Written by the sender: slots published. Receivers do not read it (each slot says whether
+  // it is published, see slot_header::seq); senders taking a place over, and inspect(), do.
+  std::atomic<std::uint64_t> tail;
   std::uint8_t pad1[56];
   std::atomic<std::uint64_t> head;  // written by the receiver: slots consumed
   // Written by the receiver: 0 if it keeps no chunk of this ring's sender (views, see
@@ -103,16 +105,44 @@ static_assert(sizeof(segment_header) == 64);
 // `continued` lets a receiver that takes a dead receiver's place skip the rest of a message whose
 // beginning the dead one had read, and lets a receiver drop the pieces of a message its sender
 // abandoned (see shm_sender::write_message in links.cpp): the next message begins without it.
+// A slot is published when its `seq` holds its position in the ring plus one, stored (release)
+// after the rest of the slot and before the ring's tail: a receiver polls the slot it reads
+// next, the cache line the message's first bytes share, rather than the ring's tail too (one
+// cache line fewer passed between the processes per message). A sender that dies between the
+// two stores leaves a tail one behind a published slot; whoever reads the tail allows for it.
 struct slot_header {
   std::uint32_t size;
   std::uint32_t flags;
+  std::uint64_t seq;
 };
+static_assert(sizeof(slot_header) == 16);
 inline constexpr std::uint32_t flag_more = 1;
 inline constexpr std::uint32_t flag_continued = 2;
 // The message is in its sender's pool: the slot holds a chunk_ref (then, for publish/subscribe,
 // the topic and its length).
 inline constexpr std::uint32_t flag_chunk = 4;
 inline constexpr std::size_t slot_header_size = sizeof(slot_header);
+
+/// The `seq` of the slot at `slot`, read with acquire: when it is the position expected, the
+/// rest of the slot can be read.
+inline std::uint64_t slot_seq(const std::byte* slot) noexcept {
+  return std::atomic_ref<std::uint64_t>(
+             *reinterpret_cast<std::uint64_t*>(const_cast<std::byte*>(slot) + 8))
+      .load(std::memory_order_acquire);
+}
+/// Publishes the slot at `slot` as position `position` of its ring.
+inline void publish_seq(std::byte* slot, std::uint64_t position) noexcept {
+  std::atomic_ref<std::uint64_t>(*reinterpret_cast<std::uint64_t*>(slot + 8))
+      .store(position + 1, std::memory_order_release);
+}
+
+/// A ring's tail as the sender last stored it, made good for a sender that died between
+/// publishing a slot and storing the tail: one more if the slot at the tail is published.
+/// `slot_at(k)` is the slot of position k.
+template <class SlotAt>
+std::uint64_t published_tail(std::uint64_t tail, SlotAt slot_at) noexcept {
+  return slot_seq(slot_at(tail)) == tail + 1 ? tail + 1 : tail;
+}
 
 // Chunks of a sender's pool are addressed by position: a count of bytes allocated since the
 // place was made, increasing; the chunk lives at position % pool_bytes, 64-byte aligned. Each
