@@ -2,6 +2,9 @@
 // segment. A pipeline sender round-robins over receivers with room; a publisher writes each
 // message into every subscriber's ring. Waiting spins, then sleeps on a futex.
 
+#include <linux/membarrier.h>
+#include <pthread.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,8 +53,63 @@ constexpr auto liveness_every = 100ms;
 
 inline void cpu_relax() noexcept { __builtin_ia32_pause(); }
 
-void ring_bell(participant& p) noexcept {
+// Loads a word of the cache line at `p` and discards it: unlike a prefetch, which the processor
+// may drop, this brings the line for sure, out of order with the work that follows.
+inline void touch(const std::byte* p) noexcept {
+  std::uint64_t v =
+      std::atomic_ref<std::uint64_t>(*reinterpret_cast<std::uint64_t*>(const_cast<std::byte*>(p)))
+          .load(std::memory_order_relaxed);
+  asm volatile("" : : "r"(v));
+}
+
+// A waker publishes (a slot, a head) and then reads whether its peer sleeps; a sleeper says it
+// sleeps and then looks for what it waits for. Each side needs a full fence between its store
+// and its load, or both can miss the other (a lost wake-up, ended only by the 100 ms liveness
+// wake). On the waker's side, the hot path, that fence waited for the message's cache lines to
+// reach the peer: most of a sender's time per message when the receiver keeps up. So the fences
+// are asymmetric where Linux allows (membarrier(2)): a process registered for
+// MEMBARRIER_CMD_GLOBAL_EXPEDITED needs only a compiler barrier to wake, and a sleeper, about to
+// make a system call anyway, makes one more that runs a full fence on every CPU running a
+// registered process. A process that cannot register fences for itself, so the two kinds mix.
+std::atomic<bool> light_fences{false};
+
+void register_light_fences() noexcept {
+  long cmds = ::syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+  light_fences.store(
+      cmds > 0 && (cmds & MEMBARRIER_CMD_GLOBAL_EXPEDITED) != 0 &&
+          ::syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0, 0) == 0,
+      std::memory_order_relaxed);
+}
+
+// Registers this process, and any child it forks (the registration belongs to an address
+// space), once: called by every shm:// link before it sends or waits.
+void use_light_fences() noexcept {
+  static const bool once = [] {
+    register_light_fences();
+    ::pthread_atfork(nullptr, nullptr, register_light_fences);
+    return true;
+  }();
+  (void)once;
+}
+
+// The waker's fence.
+inline void waker_fence() noexcept {
+  if (light_fences.load(std::memory_order_relaxed))
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+  else
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+}
+
+// The sleeper's fence: on this CPU and, for registered wakers, on theirs. Should the system
+// call fail where the waker's process registered, a wake-up can be lost: the liveness wake
+// ends that sleep.
+inline void sleeper_fence() noexcept {
   std::atomic_thread_fence(std::memory_order_seq_cst);
+  (void)::syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0);
+}
+
+void ring_bell(participant& p) noexcept {
+  waker_fence();
   if (p.sleeping.load(std::memory_order_relaxed) != 0) {
     p.doorbell.fetch_add(1, std::memory_order_release);
     futex_wake(p.doorbell);
@@ -78,7 +136,7 @@ bool wait_for(participant& self, deadline until, bool busy, std::uint32_t spins,
   for (;;) {
     std::uint32_t bell = self.doorbell.load(std::memory_order_acquire);
     self.sleeping.store(1, std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    sleeper_fence();
     if (ready()) {
       self.sleeping.store(0, std::memory_order_relaxed);
       return true;
@@ -125,6 +183,7 @@ class shm_sender final : public transport::sender_link {
         busy_(o.shm_busy_poll),
         spins_(o.shm_spin_polls),
         seg_(where.address, pattern_code(p), fingerprint, shape_from(o)) {
+    use_light_fences();
     index_ = seg_.join(side::sender);
     tails_.assign(seg_.shape().max_receivers, 0);
     head_seen_.assign(seg_.shape().max_receivers, 0);
@@ -269,14 +328,15 @@ class shm_sender final : public transport::sender_link {
     return free > 0 ? free : room_now(r);
   }
 
-  // room(), reading the receiver's head now.
+  // room(), reading where the receiver says it is now (ring_header::released: it may lag the
+  // receiver's head by a batch, and behind what a sender that took the place over saw first).
   std::uint64_t room_now(std::uint32_t r) {
     std::uint64_t tail = tails_[r];
-    std::uint64_t head = seg_.ring(index_, r).head.load(std::memory_order_acquire);
-    if (head > tail || tail - head > seg_.shape().slots || head < head_seen_[r])
+    std::uint64_t head = seg_.ring(index_, r).released.load(std::memory_order_acquire);
+    if (head > tail || tail - head > seg_.shape().slots)
       throw transport_error("brine: " + url_ + ": corrupt ring (reader position out of range)");
-    head_seen_[r] = head;
-    return seg_.shape().slots - (tail - head);
+    head_seen_[r] = std::max(head_seen_[r], head);
+    return seg_.shape().slots - (tail - head_seen_[r]);
   }
 
   // The next receiver, round robin, that is open and has a free slot.
@@ -684,14 +744,18 @@ class shm_receiver final : public transport::receiver_link {
         spins_(o.shm_spin_polls),
         topics_(pubsub_ ? o.topics : std::vector<std::string>{}),
         seg_(where.address, pattern_code(p), fingerprint, shape_from(o)) {
+    use_light_fences();
     // A subscriber taking a dead one's place starts after what was queued for that one: it
     // gets what is published after it joined. Publishers leave its place alone until it opens.
+    release_batch_ = std::clamp<std::uint64_t>(seg_.shape().slots / 4, 1, 32);
     index_ = seg_.join(side::receiver, /*open=*/!pubsub_);
     if (pubsub_) {
       for (std::uint32_t s = 0; s < seg_.shape().max_senders; ++s) {
         ring_header& ring = seg_.ring(s, index_);
-        ring.head.store(published_tail(ring.tail.load(std::memory_order_acquire),
-                                       [&](std::uint64_t k) { return slot_of(s, index_, k); }));
+        std::uint64_t from = published_tail(ring.tail.load(std::memory_order_acquire),
+                                            [&](std::uint64_t k) { return slot_of(s, index_, k); });
+        ring.head.store(from);
+        ring.released.store(from);
       }
     }
     places_.push_back(place_state(index_));
@@ -852,7 +916,8 @@ class shm_receiver final : public transport::receiver_link {
   // its read position in each sender's ring.
   struct place {
     std::uint32_t index;
-    std::vector<std::uint64_t> heads;  // where this receiver reads in each sender's ring
+    std::vector<std::uint64_t> heads;     // where this receiver reads in each sender's ring
+    std::vector<std::uint64_t> released;  // each ring's `released`, as last stored
     std::vector<std::vector<std::byte>> partial;
     // Per sender: the pool positions of the chunks kept (keep()) and not yet released, oldest
     // first; the ring's held_from shows the oldest to the sender.
@@ -869,10 +934,14 @@ class shm_receiver final : public transport::receiver_link {
 
   place place_state(std::uint32_t index) const {
     std::uint32_t n = seg_.shape().max_senders;
-    place pl{index, std::vector<std::uint64_t>(n), std::vector<std::vector<std::byte>>(n),
-             std::vector<std::deque<std::uint64_t>>(n)};
-    for (std::uint32_t s = 0; s < n; ++s)
-      pl.heads[s] = seg_.ring(s, index).head.load(std::memory_order_acquire);
+    place pl{index, std::vector<std::uint64_t>(n), std::vector<std::uint64_t>(n),
+             std::vector<std::vector<std::byte>>(n), std::vector<std::deque<std::uint64_t>>(n)};
+    for (std::uint32_t s = 0; s < n; ++s) {
+      ring_header& ring = seg_.ring(s, index);
+      pl.heads[s] = ring.head.load(std::memory_order_acquire);
+      pl.released[s] = pl.heads[s];
+      ring.released.store(pl.heads[s], std::memory_order_release);
+    }
     return pl;
   }
 
@@ -895,10 +964,41 @@ class shm_receiver final : public transport::receiver_link {
     __builtin_prefetch(base);
   }
 
-  // Moves past the slot at the head of `s`'s ring.
+  // Fetches the beginning of the next slots of `s`'s ring while this one is read: slots are a
+  // page apart, too far for the hardware to see a stream, and a sender that runs ahead has
+  // written them already, so their cache misses overlap rather than come one per message. (A
+  // slot not written yet is the one polled next anyway.) The next slot's second line is loaded
+  // outright: prefetches of it were seen to be dropped, leaving a miss in the decode.
+  void prefetch_slots(const place& pl, std::uint32_t s) const noexcept {
+    for (std::uint64_t k = 1; k <= prefetch_ahead; ++k) {
+      const std::byte* next = slot_of(s, pl.index, pl.heads[s] + k);
+      __builtin_prefetch(next);
+      __builtin_prefetch(next + 64);
+    }
+    touch(slot_of(s, pl.index, pl.heads[s] + 1) + 64);
+  }
+  static constexpr std::uint64_t prefetch_ahead = 2;
+
+  // Moves past the slot at the head of `s`'s ring, and tells the sender once a batch of slots
+  // is free (see ring_header::released).
   void consume(place& pl, std::uint32_t s) noexcept {
-    seg_.ring(s, pl.index).head.store(++pl.heads[s], std::memory_order_release);
+    ring_header& ring = seg_.ring(s, pl.index);
+    ring.head.store(++pl.heads[s], std::memory_order_release);
+    if (pl.heads[s] - pl.released[s] >= release_batch_) release(pl, s);
+  }
+
+  // Tells `s` how far this receiver has read its ring, and wakes it if it sleeps.
+  void release(place& pl, std::uint32_t s) noexcept {
+    pl.released[s] = pl.heads[s];
+    seg_.ring(s, pl.index).released.store(pl.heads[s], std::memory_order_release);
     ring_bell(seg_.sender(s));
+  }
+
+  // Nothing to read: every slot read so far is told to its sender, which may wait for it.
+  void release_all() noexcept {
+    for (place& pl : places_)
+      for (std::uint32_t s = 0; s < pl.heads.size(); ++s)
+        if (pl.released[s] != pl.heads[s]) release(pl, s);
   }
 
   // The slot of position `k` in the ring from sender `s` to place `index`.
@@ -917,6 +1017,7 @@ class shm_receiver final : public transport::receiver_link {
   std::optional<std::span<const std::byte>> poll() {
     for (std::size_t k = 0; k < places_.size(); ++k)
       if (auto got = poll(k)) return got;
+    release_all();
     return std::nullopt;
   }
 
@@ -974,6 +1075,7 @@ class shm_receiver final : public transport::receiver_link {
           // The common case: the whole frame in one slot, decoded in place.
           pending_ = {static_cast<std::uint32_t>(k), s};
           next_ = (s + 1) % n;
+          prefetch_slots(pl, s);
           return std::span<const std::byte>(slot + slot_header_size, h.size);
         }
         if (part.size() + h.size > max_frame_) {
@@ -1078,6 +1180,7 @@ class shm_receiver final : public transport::receiver_link {
   coarse_clock::time_point last_adoption_{};
   bool ended_ = false;
   bool closed_ = false;
+  std::uint64_t release_batch_ = 1;  // slots read before the sender is told (consume)
 };
 
 // Request/reply: requests from every client go through one segment, "rpc.<name>", to the

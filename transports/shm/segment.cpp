@@ -189,7 +189,7 @@ segment::segment(const std::string& name, std::uint32_t pattern, std::uint64_t f
       header_->size = size_for(shape);
       header_->shape = shape;
       header_->ready.store(1, std::memory_order_release);
-      shape_ = shape;
+      set_shape(shape);
       return;
     }
     // Someone else made it: wait for it to be initialised, then trust nothing in it.
@@ -229,9 +229,16 @@ segment::segment(const std::string& name, std::uint32_t pattern, std::uint64_t f
       bip::shared_memory_object::remove(os_name_.c_str());
       continue;
     }
-    shape_ = g;
+    set_shape(g);
     return;
   }
+}
+
+void segment::set_shape(const geometry& g) noexcept {
+  static_assert(participants_offset == header_bytes);
+  shape_ = g;
+  rings_ = base_ + ring_offset(g, 0, 0);
+  ring_bytes_ = ring_offset(g, 0, 1) - ring_offset(g, 0, 0);
 }
 
 segment::~segment() = default;
@@ -242,18 +249,6 @@ participant& segment::sender_at(const geometry&, std::uint32_t i) const noexcept
 
 participant& segment::receiver_at(const geometry& g, std::uint32_t i) const noexcept {
   return reinterpret_cast<participant*>(base_ + header_bytes)[g.max_senders + i];
-}
-
-participant& segment::sender(std::uint32_t i) const noexcept { return sender_at(shape_, i); }
-participant& segment::receiver(std::uint32_t i) const noexcept { return receiver_at(shape_, i); }
-
-ring_header& segment::ring(std::uint32_t s, std::uint32_t r) const noexcept {
-  return *reinterpret_cast<ring_header*>(base_ + ring_offset(shape_, s, r));
-}
-
-std::byte* segment::slot(std::uint32_t s, std::uint32_t r, std::uint32_t i) const noexcept {
-  return reinterpret_cast<std::byte*>(&ring(s, r)) + sizeof(ring_header) +
-         std::size_t{i} * shape_.slot_size;
 }
 
 std::byte* segment::pool(std::uint32_t s) const noexcept { return base_ + pool_offset(shape_, s); }

@@ -46,7 +46,7 @@ struct process_id {
 // ---- shared layout (all fields naturally aligned; std::atomic of lock-free sizes only) ----
 
 inline constexpr char segment_magic[8] = {'b', 'r', 'i', 'n', 'e', 's', 'h', 'm'};
-inline constexpr std::uint32_t layout_version = 4;  // 4: slots carry their position
+inline constexpr std::uint32_t layout_version = 5;  // 4: slots carry their position; 5: released
 
 /// A participant slot. `owner` is 0 when free, else the pid; `start_time` disambiguates reuse.
 struct participant {
@@ -84,8 +84,14 @@ struct ring_header {
   // again once the receiver has consumed the slot naming it and keeps nothing at or before it.
   std::atomic<std::uint64_t> held_from;
   std::uint8_t pad2[48];
+  // Written by the receiver: its head as last told to the sender, at most `head`. A sender
+  // waiting for room reads this, not `head`: the receiver stores it once per batch of slots
+  // (and whenever it finds nothing to read), so a sender looking for room does not take the
+  // line of `head`, written for every message, from the receiver every time.
+  std::atomic<std::uint64_t> released;
+  std::uint8_t pad3[56];
 };
-static_assert(sizeof(ring_header) == 128);
+static_assert(sizeof(ring_header) == 192);
 
 /// The fixed header at offset 0.
 struct segment_header {
@@ -178,11 +184,20 @@ class segment {
   const geometry& shape() const noexcept { return shape_; }
   const std::string& os_name() const noexcept { return os_name_; }
 
-  participant& sender(std::uint32_t i) const noexcept;
-  participant& receiver(std::uint32_t i) const noexcept;
-  ring_header& ring(std::uint32_t sender, std::uint32_t receiver) const noexcept;
+  // Inline: the hot paths of both ends call these for every message.
+  participant& sender(std::uint32_t i) const noexcept { return participants()[i]; }
+  participant& receiver(std::uint32_t i) const noexcept {
+    return participants()[shape_.max_senders + i];
+  }
+  ring_header& ring(std::uint32_t sender, std::uint32_t receiver) const noexcept {
+    return *reinterpret_cast<ring_header*>(
+        rings_ + (std::size_t{sender} * shape_.max_receivers + receiver) * ring_bytes_);
+  }
   /// Slot `i` (already reduced modulo the slot count) of a ring: slot_size bytes.
-  std::byte* slot(std::uint32_t sender, std::uint32_t receiver, std::uint32_t i) const noexcept;
+  std::byte* slot(std::uint32_t sender, std::uint32_t receiver, std::uint32_t i) const noexcept {
+    return reinterpret_cast<std::byte*>(&ring(sender, receiver)) + sizeof(ring_header) +
+           std::size_t{i} * shape_.slot_size;
+  }
   /// The pool of sender place `sender`: shape().pool_bytes bytes.
   std::byte* pool(std::uint32_t sender) const noexcept;
   /// The message a slot's chunk_ref names in `sender`'s pool, or an empty optional if the
@@ -212,6 +227,12 @@ class segment {
  private:
   participant& sender_at(const geometry& g, std::uint32_t i) const noexcept;
   participant& receiver_at(const geometry& g, std::uint32_t i) const noexcept;
+  participant* participants() const noexcept {
+    return reinterpret_cast<participant*>(base_ + participants_offset);
+  }
+  // Records the geometry checked against the mapping, and where the rings are.
+  void set_shape(const geometry& g) noexcept;
+  static constexpr std::size_t participants_offset = 4096;  // after the header page
 
   struct impl;
   std::unique_ptr<impl> impl_;
@@ -220,6 +241,8 @@ class segment {
   segment_header* header_ = nullptr;
   std::byte* base_ = nullptr;
   std::size_t size_ = 0;
+  std::byte* rings_ = nullptr;  // the first ring
+  std::size_t ring_bytes_ = 0;  // from one ring to the next
 };
 
 /// Futex wait on a word in shared memory while it equals `expected`, up to `timeout` (nullopt:
