@@ -77,7 +77,7 @@ void put64(std::vector<std::uint8_t>& b, std::size_t at, std::uint64_t v) {
 }
 
 // The layout version this build writes (docs/transports.md).
-constexpr std::uint32_t current_layout = 5;
+constexpr std::uint32_t current_layout = 6;
 
 // A segment header (docs/transports.md): magic, version, pattern, fingerprint, size, geometry
 // (senders, receivers, slots, slot size), ready.
@@ -196,7 +196,7 @@ TEST_CASE(
   plant(old, header(1, 1 << 20, 4096), 4096);
   plant(cut, std::vector<std::uint8_t>{'b', 'r', 'i', 'n', 'e'}, 5);
   plant(bad, header(current_layout, std::uint64_t(1) << 40, 4096), 8192);  // claims 1 TiB in 8 KiB
-  plant(junk, std::vector<std::uint8_t>(100, 0xab), 100);
+  plant(junk, std::vector<std::uint8_t>(256, 0xab), 256);
 
   run_result r = brine_shm("list");
   INFO(r.out);

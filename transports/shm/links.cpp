@@ -275,8 +275,10 @@ class shm_sender final : public transport::sender_link {
     std::uint64_t need =
         pool_takes(size) ? 1 : std::max<std::uint64_t>(1, (size + payload() - 1) / payload());
     if (need > slots) return true;
+    // The receiver's position is read only if the last one read leaves too little room: an RPC
+    // server asks before every reply, and reading it takes a cache line from the client.
     for (std::uint32_t r = 0; r < seg_.shape().max_receivers; ++r)
-      if (is_open(seg_.receiver(r)) && room_now(r) >= need) return true;
+      if (is_open(seg_.receiver(r)) && (room(r) >= need || room_now(r) >= need)) return true;
     return false;
   }
 
@@ -342,11 +344,10 @@ class shm_sender final : public transport::sender_link {
   // The next receiver, round robin, that is open and has a free slot.
   std::optional<std::uint32_t> pick_receiver() {
     std::uint32_t n = seg_.shape().max_receivers;
-    for (std::uint32_t k = 0; k < n; ++k) {
-      std::uint32_t r = (next_ + k) % n;
+    for (std::uint32_t k = 0, r = next_; k < n; ++k, r = r + 1 == n ? 0 : r + 1) {
       if (!is_open(seg_.receiver(r))) continue;
       if (room(r) > 0) {
-        next_ = (r + 1) % n;
+        next_ = r + 1 == n ? 0 : r + 1;
         return r;
       }
     }
@@ -1023,9 +1024,10 @@ class shm_receiver final : public transport::receiver_link {
 
   std::optional<std::span<const std::byte>> poll(std::size_t k) {
     place& pl = places_[k];
-    std::uint32_t n = seg_.shape().max_senders;
-    for (std::uint32_t j = 0; j < n; ++j) {
-      std::uint32_t s = (next_ + j) % n;
+    // Only places some sender ever took can have messages (segment_header::senders_high).
+    const std::uint32_t n = std::min(seg_.shape().max_senders,
+                                     seg_.header().senders_high.load(std::memory_order_acquire));
+    for (std::uint32_t j = 0, s = next_ < n ? next_ : 0; j < n; ++j, s = s + 1 == n ? 0 : s + 1) {
       while (available(pl, s)) {
         const std::byte* slot = slot_of(s, pl.index, pl.heads[s]);
         prefetch_chunk(s);
@@ -1054,7 +1056,7 @@ class shm_receiver final : public transport::receiver_link {
             throw decode_error("a message longer than limits::max_frame", 0);
           }
           pending_ = {static_cast<std::uint32_t>(k), s};
-          next_ = (s + 1) % n;
+          next_ = s + 1 == n ? 0 : s + 1;
           next_chunk_[s] = c.position + chunk_bytes(c.size);
           pending_chunk_ = c.position;
           trailer_ =
@@ -1074,7 +1076,7 @@ class shm_receiver final : public transport::receiver_link {
         if (h.flags == 0 && part.empty()) {
           // The common case: the whole frame in one slot, decoded in place.
           pending_ = {static_cast<std::uint32_t>(k), s};
-          next_ = (s + 1) % n;
+          next_ = s + 1 == n ? 0 : s + 1;
           prefetch_slots(pl, s);
           return std::span<const std::byte>(slot + slot_header_size, h.size);
         }
@@ -1087,7 +1089,7 @@ class shm_receiver final : public transport::receiver_link {
         if ((h.flags & flag_more) == 0) {
           assembled_.swap(part);
           part.clear();
-          next_ = (s + 1) % n;
+          next_ = s + 1 == n ? 0 : s + 1;
           return std::span<const std::byte>(assembled_);
         }
       }

@@ -46,7 +46,7 @@ struct process_id {
 // ---- shared layout (all fields naturally aligned; std::atomic of lock-free sizes only) ----
 
 inline constexpr char segment_magic[8] = {'b', 'r', 'i', 'n', 'e', 's', 'h', 'm'};
-inline constexpr std::uint32_t layout_version = 5;  // 4: slots carry their position; 5: released
+inline constexpr std::uint32_t layout_version = 6;  // 4: slot seq; 5: released; 6: senders_high
 
 /// A participant slot. `owner` is 0 when free, else the pid; `start_time` disambiguates reuse.
 struct participant {
@@ -103,8 +103,13 @@ struct segment_header {
   geometry shape;
   std::atomic<std::uint32_t> ready;  // 0 while the creator initialises, then 1
   std::atomic<std::uint32_t> senders_ever;
+  // 1 + the highest sender place ever taken: receivers look at the rings of places below it
+  // only (senders take the lowest free place), so that an RPC server with room for 64 clients
+  // and one client polls one ring, not 64.
+  std::atomic<std::uint32_t> senders_high;
+  std::uint8_t pad[60];
 };
-static_assert(sizeof(segment_header) == 64);
+static_assert(sizeof(segment_header) == 128);
 
 // Each slot starts with this header; a message longer than one slot continues in the next slots
 // of the same ring, every one but the last flagged `more`, every one but the first `continued`.
