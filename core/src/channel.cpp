@@ -1,5 +1,7 @@
 // URL parsing, transport selection by scheme, and the channel layer's out-of-line errors.
 
+#include <time.h>
+
 #include <algorithm>
 #include <charconv>
 #include <string>
@@ -60,11 +62,26 @@ void check_tcp(std::string_view url, std::string_view address) {
 
 }  // namespace
 
-deadline after(std::chrono::nanoseconds timeout) noexcept {
-  auto now = std::chrono::steady_clock::now();
+namespace {
+
+deadline from(deadline now, std::chrono::nanoseconds timeout) noexcept {
   if (timeout <= std::chrono::nanoseconds::zero()) return now;
   if (timeout >= forever - now) return forever;
   return now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout);
+}
+
+}  // namespace
+
+deadline after(std::chrono::nanoseconds timeout) noexcept {
+  return from(std::chrono::steady_clock::now(), timeout);
+}
+
+deadline about_after(std::chrono::nanoseconds timeout) noexcept {
+  // steady_clock is CLOCK_MONOTONIC, of which this is the coarse reading (libstdc++).
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  deadline now{std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec)};
+  return from(now, timeout);
 }
 
 kept receiver_link::keep(std::span<const std::byte> frame) {

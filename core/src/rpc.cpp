@@ -12,6 +12,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 #include <typeinfo>
@@ -132,11 +133,12 @@ struct server::impl {
   // Runs a handler and makes its reply.
   std::vector<std::byte> run(const job& j) { return run(j.id, *j.m, j.args, j.deadline); }
 
+  // Runs a call unless `until` (none: it was just received) has passed.
   std::vector<std::byte> run(std::uint64_t id, const detail::rpc::method& m,
                              std::span<const std::byte> args,
-                             detail::rpc::clock::time_point until) {
+                             std::optional<detail::rpc::clock::time_point> until) {
     namespace r = detail::rpc;
-    if (r::clock::now() > until)
+    if (until && r::clock::now() > *until)
       return r::make_reply(id, r::status::expired, {}, "deadline passed");
     std::vector<std::byte> out = r::make_reply(id, r::status::ok, {}, {});  // the result follows
     try {
@@ -190,8 +192,14 @@ struct server::impl {
     const r::method& m = it->second;
     if (args_fp != m.args_fingerprint || result_fp != m.result_fingerprint)
       return send(r::make_reply(id, r::status::wrong_types, {}, m.signature));
+    if (inline_handlers) {
+      // Run now, as it came: its deadline cannot have passed unless it had none to begin with
+      // (no clock read for it).
+      if (timeout_ms == 0)
+        return send(r::make_reply(id, r::status::expired, {}, "deadline passed"));
+      return send(run(id, m, args, std::nullopt));  // decoded in place
+    }
     auto until = r::clock::now() + std::chrono::milliseconds(timeout_ms);
-    if (inline_handlers) return send(run(id, m, args, until));  // decoded in place
     job j{client, id, &m, {args.begin(), args.end()}, until};
     std::lock_guard lock(mutex);
     jobs.push_back(std::move(j));
@@ -274,7 +282,8 @@ struct server::impl {
         waiting_replies = !replies.empty();
       }
       // Replies that could not leave are retried soon; otherwise wait for a request or wake().
-      transport::deadline until = transport::after(waiting_replies ? 1ms : 100ms);
+      transport::deadline until =
+          waiting_replies ? transport::after(1ms) : transport::about_after(100ms);
       try {
         if (link->recv(in, client, until) == transport::recv_status::frame)
           take(in, client, inline_handlers);
@@ -631,7 +640,7 @@ struct client::impl {
       for (;;) {
         // Send, waiting for a server up to connect_timeout.
         seen_losses = link->losses();
-        auto give_up = std::min(c.deadline, clock::now() + opts.channel.connect_timeout);
+        auto give_up = std::min(c.deadline, transport::about_after(opts.channel.connect_timeout));
         c.write(link->prepare(c.size));
         if (!link->commit(give_up)) {
           bool up = link->connected();
@@ -660,7 +669,7 @@ struct client::impl {
             calls.emplace(id, entry{std::move(c), true, clock::now()});
             return true;
           }
-          auto until = std::min(c.deadline, clock::now() + 50ms);
+          auto until = std::min(c.deadline, transport::about_after(50ms));
           bool got = link->recv(in, until) == transport::recv_status::frame;
           if (!got && link->losses() != seen_losses) {
             // Its reply may have come just before the connection closed: look once more.

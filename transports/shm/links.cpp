@@ -1300,10 +1300,11 @@ class shm_server final : public transport::server_link {
 
   transport::recv_status recv(transport::received& out, std::string& client,
                               deadline until) override {
-    prune();
+    if (++requests_seen_ % 64 == 0) prune();  // while requests flow: a clock read each 64
     for (;;) {
       transport::recv_status st = requests_.recv(out, until);
       if (st != transport::recv_status::frame) {
+        prune();
         return st == transport::recv_status::end ? transport::recv_status::timeout : st;
       }
       std::uint16_t n = 0;
@@ -1368,6 +1369,7 @@ class shm_server final : public transport::server_link {
  private:
   // Forgets clients that have gone (closed or died), so that their reply segments go too: when
   // many are cached, and every second.
+  // Drops the ways back to clients that have gone, at most every second.
   void prune() {
     auto now = clock::now();
     if (senders_.size() < 32 && now - pruned_ < 1s) return;
@@ -1388,6 +1390,7 @@ class shm_server final : public transport::server_link {
   std::vector<std::byte> taken_;  // the request recv() returned last
   std::map<std::string, std::unique_ptr<shm_sender>, std::less<>> senders_;
   clock::time_point pruned_{};
+  std::uint64_t requests_seen_ = 0;
 };
 
 }  // namespace

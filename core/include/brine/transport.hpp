@@ -36,6 +36,12 @@ inline constexpr deadline forever = deadline::max();
 /// A deadline `timeout` from now (saturating).
 deadline after(std::chrono::nanoseconds timeout) noexcept;
 
+/// after(), from a clock that is cheaper to read (CLOCK_MONOTONIC_COARSE: a few nanoseconds
+/// where steady_clock takes some tens here) but may lag it by some milliseconds, so the deadline
+/// may come that much early: for the slices of waits that loop anyway, and for timeouts of
+/// seconds.
+deadline about_after(std::chrono::nanoseconds timeout) noexcept;
+
 /// A parsed channel URL: "[@|>]scheme://address".
 struct endpoint {
   /// "ipc", "tcp", "inproc", "shm".
