@@ -41,25 +41,25 @@ std::uint64_t reader::varint_slow() {
   fail_at("varint longer than 10 bytes", at);
 }
 
-void reader::truncated_at(const std::byte* at, std::size_t wanted) const {
-  fail_at("truncated input: expected " + std::to_string(wanted) + " more bytes, found " +
-              std::to_string(end_ - at),
-          offset_of(at));
+void reader::truncated(std::size_t wanted) const {
+  fail("truncated input: expected " + std::to_string(wanted) + " more bytes, found " +
+       std::to_string(left()));
 }
 
-void reader::bad_count_at(std::uint64_t n, std::size_t min_wire, const char* what,
-                          const std::byte* start, const std::byte* now) const {
+void reader::bad_count(std::uint64_t n, std::size_t min_wire, const char* what,
+                       const std::byte* start) const {
+  std::size_t at = offset_of(start);
   fail_at(std::string("a ") + what + " of " + std::to_string(n) + " elements needs at least " +
               (n > ~std::uint64_t{0} / min_wire ? std::string("more than 2^64")
                                                 : std::to_string(n * min_wire)) +
-              " bytes, found " + std::to_string(end_ - now),
-          offset_of(start));
+              " bytes, found " + std::to_string(left()),
+          at);
 }
 
-void reader::over_budget_with(std::size_t bytes, std::size_t at, std::size_t budget_left) const {
+void reader::over_budget(std::size_t bytes, std::size_t at) const {
   fail_at("decoding would allocate " + std::to_string(bytes) +
               " more bytes, over what is left of limits::max_alloc (" +
-              std::to_string(budget_left) + ")",
+              std::to_string(alloc_left_) + ")",
           at);
 }
 

@@ -50,9 +50,8 @@ constexpr bool inlined() {
     return false;
 }
 
-// R is a reader or a cursor over one.
-template <class R, class T>
-[[gnu::always_inline]] inline void decode_flat(R& r, T& v) {
+template <class T>
+[[gnu::always_inline]] inline void decode_flat(reader& r, T& v) {
   using E = typename T::value_type;
   static_assert(min_wire<E>() == sizeof(E), "count() must check n * sizeof(E) bytes");
   constexpr bool string = kind_of<T>() == kind::string;
@@ -82,22 +81,17 @@ template <class R, class T>
 }
 
 // A struct's fields and a sequence's elements: plain values, strings and flat sequences are
-// read in place, everything else through a call (which recursive types need). R is a reader or
-// a cursor over one.
-template <class R, class T>
-[[gnu::always_inline]] inline void decode_inline(R& r, T& v) {
-  if constexpr (is_wire_pod<T>) {
+// read in place, everything else through a call (which recursive types need).
+template <class T>
+[[gnu::always_inline]] inline void decode_inline(reader& r, T& v) {
+  if constexpr (is_wire_pod<T>)
     r.raw(&v, sizeof(T));
-  } else if constexpr (is_flat<T>) {
+  else if constexpr (is_flat<T>)
     decode_flat(r, v);
-  } else if constexpr (inlined<T>()) {
+  else if constexpr (inlined<T>())
     std::apply([&](auto&... f) { (decode_inline(r, f), ...); }, tie_struct(v));
-  } else if constexpr (std::is_same_v<R, cursor>) {
-    decode(r.flush(), v);
-    r.reload();
-  } else {
+  else
     decode(r, v);
-  }
 }
 
 // Gives an object its default value, or its fields theirs if it cannot be assigned; used to
@@ -270,15 +264,8 @@ void decode(reader& r, T& v) {
     // Elements already there are decoded over, so that decoding into a reused object
     // (loads_into) reuses their memory.
     v.resize(n);
-    if constexpr (inlined<E>()) {
-      cursor c(r);
-      for (auto& e : v)
-        decode_inline(c, e);
-      c.flush();
-    } else {
-      for (auto& e : v)
-        decode(r, e);
-    }
+    for (auto& e : v)
+      decode_inline(r, e);
   } else if constexpr (k == kind::set || k == kind::multiset) {
     decode_set(r, v, k == kind::set);
   } else if constexpr (k == kind::map || k == kind::multimap) {

@@ -286,24 +286,14 @@ class reader {
   [[noreturn]] void fail_at(const std::string& what, std::size_t offset) const;
 
  private:
-  friend class cursor;
   std::uint64_t varint_slow();
-  [[noreturn]] void truncated(std::size_t wanted) const { truncated_at(p_, wanted); }
-  [[noreturn]] void truncated_at(const std::byte* at, std::size_t wanted) const;
+  [[noreturn]] void truncated(std::size_t wanted) const;
   [[noreturn]] void bad_count(std::uint64_t n, std::size_t min_wire, const char* what,
-                              const std::byte* start) const {
-    bad_count_at(n, min_wire, what, start, p_);
-  }
-  [[noreturn]] void bad_count_at(std::uint64_t n, std::size_t min_wire, const char* what,
-                                 const std::byte* start, const std::byte* now) const;
+                              const std::byte* start) const;
   std::size_t offset_of(const std::byte* at) const noexcept {
     return base_ + static_cast<std::size_t>(at - begin_);
   }
-  [[noreturn]] void over_budget(std::size_t bytes, std::size_t at) const {
-    over_budget_with(bytes, at, alloc_left_);
-  }
-  [[noreturn]] void over_budget_with(std::size_t bytes, std::size_t at,
-                                     std::size_t budget_left) const;
+  [[noreturn]] void over_budget(std::size_t bytes, std::size_t at) const;
   [[noreturn]] void too_deep() const;
 
   const std::byte* begin_;
@@ -314,65 +304,6 @@ class reader {
   std::size_t max_depth_;
   std::size_t alloc_left_;
   std::vector<memo_entry> memo_;
-};
-
-/// A reader's position and allocation budget, copied into a local object for a run of reads in
-/// place (a struct's fields, a sequence's elements), so that they stay in registers. Kept in the
-/// reader, they were loaded again after every string or vector copied, as bytes stored could
-/// alias them. flush() hands them back to the reader for a nested decode; reload() takes them
-/// again after it. Errors go to the reader with the positions they need.
-class cursor {
- public:
-  explicit cursor(reader& r) noexcept
-      : r_(&r), p_(r.p_), end_(r.end_), alloc_left_(r.alloc_left_) {}
-
-  /// The reader, brought up to date.
-  reader& flush() const noexcept {
-    r_->p_ = p_;
-    r_->alloc_left_ = alloc_left_;
-    return *r_;
-  }
-  void reload() noexcept {
-    p_ = r_->p_;
-    alloc_left_ = r_->alloc_left_;
-  }
-
-  std::size_t left() const noexcept { return static_cast<std::size_t>(end_ - p_); }
-  void raw(void* dst, std::size_t n) {
-    if (left() < n) r_->truncated_at(p_, n);
-    std::memcpy(dst, p_, n);
-    p_ += n;
-  }
-  const std::byte* take_counted(std::size_t n) noexcept {
-    const std::byte* at = p_;
-    p_ += n;
-    return at;
-  }
-  std::uint64_t varint() {
-    if (p_ != end_ && static_cast<std::uint8_t>(*p_) < 0x80) {
-      return static_cast<std::uint8_t>(*p_++);
-    }
-    std::uint64_t v = flush().varint_slow();
-    reload();
-    return v;
-  }
-  /// reader::length.
-  std::size_t length(std::size_t elem, std::size_t room, const char* what) {
-    const std::byte* start = p_;
-    std::uint64_t n = varint();
-    if (n > left() / elem) r_->bad_count_at(n, elem, what, start, p_);
-    if (n > room) {
-      if (n * elem > alloc_left_) r_->over_budget_with(n * elem, r_->offset_of(start), alloc_left_);
-      alloc_left_ -= n * elem;
-    }
-    return static_cast<std::size_t>(n);
-  }
-
- private:
-  reader* r_;
-  const std::byte* p_;
-  const std::byte* end_;
-  std::size_t alloc_left_;
 };
 
 }  // namespace brine::detail
