@@ -71,6 +71,9 @@ inline void touch(const std::byte* p) noexcept {
 // MEMBARRIER_CMD_GLOBAL_EXPEDITED needs only a compiler barrier to wake, and a sleeper, about to
 // make a system call anyway, makes one more that runs a full fence on every CPU running a
 // registered process. A process that cannot register fences for itself, so the two kinds mix.
+// The system call costs a sleeper microseconds and interrupts the other CPU: a participant that
+// sleeps at once and often (shm_spin_polls 0, as brine::pool's channels) does without it, and
+// its wakers fence (participant::fences_for_wakers says which).
 std::atomic<bool> light_fences{false};
 
 void register_light_fences() noexcept {
@@ -92,24 +95,31 @@ void use_light_fences() noexcept {
   (void)once;
 }
 
-// The waker's fence.
-inline void waker_fence() noexcept {
-  if (light_fences.load(std::memory_order_relaxed))
+// Whether a participant of this process with these waiting options fences for its wakers.
+std::uint32_t fences_for_wakers(bool busy, std::uint32_t spins) noexcept {
+  return light_fences.load(std::memory_order_relaxed) && (busy || spins > 0) ? 1 : 0;
+}
+
+// The waker's fence, before it looks whether `sleeper` sleeps.
+inline void waker_fence(const participant& sleeper) noexcept {
+  if (light_fences.load(std::memory_order_relaxed) &&
+      sleeper.fences_for_wakers.load(std::memory_order_relaxed) != 0)
     std::atomic_signal_fence(std::memory_order_seq_cst);
   else
     std::atomic_thread_fence(std::memory_order_seq_cst);
 }
 
-// The sleeper's fence: on this CPU and, for registered wakers, on theirs. Should the system
-// call fail where the waker's process registered, a wake-up can be lost: the liveness wake
-// ends that sleep.
-inline void sleeper_fence() noexcept {
+// The sleeper's fence: on this CPU and, if it fences for its wakers, on theirs. Should the
+// system call fail where the waker's process registered, a wake-up can be lost: the liveness
+// wake ends that sleep.
+inline void sleeper_fence(const participant& self) noexcept {
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  (void)::syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0);
+  if (self.fences_for_wakers.load(std::memory_order_relaxed) != 0)
+    (void)::syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0);
 }
 
 void ring_bell(participant& p) noexcept {
-  waker_fence();
+  waker_fence(p);
   if (p.sleeping.load(std::memory_order_relaxed) != 0) {
     p.doorbell.fetch_add(1, std::memory_order_release);
     futex_wake(p.doorbell);
@@ -136,7 +146,7 @@ bool wait_for(participant& self, deadline until, bool busy, std::uint32_t spins,
   for (;;) {
     std::uint32_t bell = self.doorbell.load(std::memory_order_acquire);
     self.sleeping.store(1, std::memory_order_relaxed);
-    sleeper_fence();
+    sleeper_fence(self);
     if (ready()) {
       self.sleeping.store(0, std::memory_order_relaxed);
       return true;
@@ -185,6 +195,8 @@ class shm_sender final : public transport::sender_link {
         seg_(where.address, pattern_code(p), fingerprint, shape_from(o)) {
     use_light_fences();
     index_ = seg_.join(side::sender);
+    seg_.sender(index_).fences_for_wakers.store(fences_for_wakers(busy_, spins_),
+                                                std::memory_order_release);
     tails_.assign(seg_.shape().max_receivers, 0);
     head_seen_.assign(seg_.shape().max_receivers, 0);
     for (std::uint32_t r = 0; r < tails_.size(); ++r) {
@@ -750,6 +762,8 @@ class shm_receiver final : public transport::receiver_link {
     // gets what is published after it joined. Publishers leave its place alone until it opens.
     release_batch_ = std::clamp<std::uint64_t>(seg_.shape().slots / 4, 1, 32);
     index_ = seg_.join(side::receiver, /*open=*/!pubsub_);
+    seg_.receiver(index_).fences_for_wakers.store(fences_for_wakers(busy_, spins_),
+                                                  std::memory_order_release);
     if (pubsub_) {
       for (std::uint32_t s = 0; s < seg_.shape().max_senders; ++s) {
         ring_header& ring = seg_.ring(s, index_);

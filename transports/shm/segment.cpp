@@ -310,6 +310,7 @@ bool segment::take(side s, std::uint32_t index, std::uint32_t owner, bool open) 
   p.start_time.store(me.start_time, std::memory_order_release);
   p.generation.fetch_add(1, std::memory_order_relaxed);
   p.sleeping.store(0, std::memory_order_relaxed);
+  p.fences_for_wakers.store(0, std::memory_order_release);
   p.state.store(open ? state_open : state_joining, std::memory_order_release);
   return true;
 }

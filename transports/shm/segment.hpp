@@ -59,7 +59,11 @@ struct participant {
   // A sender's: where its pool's next chunk goes (a position, see chunk_ref), for a sender that
   // takes the place over.
   std::atomic<std::uint64_t> pool_alloc;
-  std::uint8_t pad[64 - 40];
+  // 1 if this participant, before it sleeps, makes every CPU running a registered process fence
+  // (membarrier): then a registered waker may skip its own fence. 0 (as take() leaves it): each
+  // waker fences for itself. See ring_bell in links.cpp.
+  std::atomic<std::uint32_t> fences_for_wakers;
+  std::uint8_t pad[64 - 44];
 };
 static_assert(sizeof(participant) == 64);
 
