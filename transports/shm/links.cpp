@@ -202,7 +202,7 @@ class shm_sender final : public transport::sender_link {
     for (std::uint32_t r = 0; r < tails_.size(); ++r) {
       ring_header& ring = seg_.ring(index_, r);
       tails_[r] = published_tail(ring.tail.load(std::memory_order_acquire),
-                                 [&](std::uint64_t k) { return slot_of(r, k); });
+                                 [&](std::uint64_t k) { return seg_.slot_at(index_, r, k); });
       ring.tail.store(tails_[r], std::memory_order_release);
       head_seen_[r] = ring.head.load(std::memory_order_acquire);
       if (head_seen_[r] > tails_[r] || tails_[r] - head_seen_[r] > seg_.shape().slots)
@@ -631,7 +631,6 @@ class shm_sender final : public transport::sender_link {
   void recover_pool() {
     const std::uint64_t pool = seg_.shape().pool_bytes;
     if (pool == 0) return;
-    const std::uint64_t mask = seg_.shape().slots - 1;
     const std::uint64_t last_alloc = seg_.sender(index_).pool_alloc.load(std::memory_order_acquire);
     alloc_ = last_alloc;
     struct use {
@@ -652,7 +651,7 @@ class shm_sender final : public transport::sender_link {
         kept.sent.emplace_back(r, 0);
       }
       for (std::uint64_t k = head_seen_[r]; k < tails_[r]; ++k) {
-        const std::byte* slot = seg_.slot(index_, r, static_cast<std::uint32_t>(k & mask));
+        const std::byte* slot = seg_.slot_at(index_, r, k);
         slot_header h;
         std::memcpy(&h, slot, sizeof h);
         if ((h.flags & flag_chunk) == 0 || h.size < sizeof(chunk_ref)) continue;
@@ -704,13 +703,8 @@ class shm_sender final : public transport::sender_link {
     return true;
   }
 
-  // The slot of position `k` in the ring toward `r`.
-  std::byte* slot_of(std::uint32_t r, std::uint64_t k) const {
-    return seg_.slot(index_, r, static_cast<std::uint32_t>(k & (seg_.shape().slots - 1)));
-  }
-
   // The slot the next message toward `r` goes into (room(r) > 0).
-  std::byte* free_slot(std::uint32_t r) const { return slot_of(r, tails_[r]); }
+  std::byte* free_slot(std::uint32_t r) const { return seg_.slot_at(index_, r, tails_[r]); }
 
   // Writes the slot header and makes the slot visible to the receiver: its seq, then the tail.
   void publish(std::uint32_t r, std::byte* slot, std::size_t size, std::uint32_t flags) {
@@ -767,8 +761,9 @@ class shm_receiver final : public transport::receiver_link {
     if (pubsub_) {
       for (std::uint32_t s = 0; s < seg_.shape().max_senders; ++s) {
         ring_header& ring = seg_.ring(s, index_);
-        std::uint64_t from = published_tail(ring.tail.load(std::memory_order_acquire),
-                                            [&](std::uint64_t k) { return slot_of(s, index_, k); });
+        std::uint64_t from =
+            published_tail(ring.tail.load(std::memory_order_acquire),
+                           [&](std::uint64_t k) { return seg_.slot_at(s, index_, k); });
         ring.head.store(from);
         ring.released.store(from);
       }
@@ -986,11 +981,11 @@ class shm_receiver final : public transport::receiver_link {
   // outright: prefetches of it were seen to be dropped, leaving a miss in the decode.
   void prefetch_slots(const place& pl, std::uint32_t s) const noexcept {
     for (std::uint64_t k = 1; k <= prefetch_ahead; ++k) {
-      const std::byte* next = slot_of(s, pl.index, pl.heads[s] + k);
+      const std::byte* next = seg_.slot_at(s, pl.index, pl.heads[s] + k);
       __builtin_prefetch(next);
       __builtin_prefetch(next + 64);
     }
-    touch(slot_of(s, pl.index, pl.heads[s] + 1) + 64);
+    touch(seg_.slot_at(s, pl.index, pl.heads[s] + 1) + 64);
   }
   static constexpr std::uint64_t prefetch_ahead = 2;
 
@@ -1016,15 +1011,10 @@ class shm_receiver final : public transport::receiver_link {
         if (pl.released[s] != pl.heads[s]) release(pl, s);
   }
 
-  // The slot of position `k` in the ring from sender `s` to place `index`.
-  const std::byte* slot_of(std::uint32_t s, std::uint32_t index, std::uint64_t k) const {
-    return seg_.slot(s, index, static_cast<std::uint32_t>(k & (seg_.shape().slots - 1)));
-  }
-
   // Whether the slot at the head of `s`'s ring is published: its seq, on the cache line the
   // message begins on, says so; the sender's tail is not read.
   bool available(const place& pl, std::uint32_t s) const {
-    return slot_seq(slot_of(s, pl.index, pl.heads[s])) == pl.heads[s] + 1;
+    return slot_seq(seg_.slot_at(s, pl.index, pl.heads[s])) == pl.heads[s] + 1;
   }
 
   // The next whole frame from any sender, round robin, from this receiver's own place first;
@@ -1043,7 +1033,7 @@ class shm_receiver final : public transport::receiver_link {
                                      seg_.header().senders_high.load(std::memory_order_acquire));
     for (std::uint32_t j = 0, s = next_ < n ? next_ : 0; j < n; ++j, s = s + 1 == n ? 0 : s + 1) {
       while (available(pl, s)) {
-        const std::byte* slot = slot_of(s, pl.index, pl.heads[s]);
+        const std::byte* slot = seg_.slot_at(s, pl.index, pl.heads[s]);
         prefetch_chunk(s);
         slot_header h;
         std::memcpy(&h, slot, sizeof h);
@@ -1133,7 +1123,7 @@ class shm_receiver final : public transport::receiver_link {
       for (std::uint32_t s = 0; s < seg_.shape().max_senders && !queued; ++s) {
         ring_header& ring = seg_.ring(s, r);
         queued = published_tail(ring.tail.load(std::memory_order_acquire), [&](std::uint64_t k) {
-                   return slot_of(s, r, k);
+                   return seg_.slot_at(s, r, k);
                  }) != ring.head.load(std::memory_order_acquire);
       }
       if (!queued) continue;

@@ -220,7 +220,7 @@ segment::segment(const std::string& name, std::uint32_t pattern, std::uint64_t f
     // Stale: made by processes that have all died. Remove it and start afresh.
     bool anyone = false;
     for (std::uint32_t i = 0; i < g.max_senders + g.max_receivers; ++i) {
-      participant& p = i < g.max_senders ? sender_at(g, i) : receiver_at(g, i - g.max_senders);
+      participant& p = participants()[i];  // senders', then receivers
       std::uint32_t owner = p.owner.load(std::memory_order_acquire);
       if (owner != 0 && process_id{owner, p.start_time.load()}.alive()) anyone = true;
     }
@@ -242,14 +242,6 @@ void segment::set_shape(const geometry& g) noexcept {
 }
 
 segment::~segment() = default;
-
-participant& segment::sender_at(const geometry&, std::uint32_t i) const noexcept {
-  return reinterpret_cast<participant*>(base_ + header_bytes)[i];
-}
-
-participant& segment::receiver_at(const geometry& g, std::uint32_t i) const noexcept {
-  return reinterpret_cast<participant*>(base_ + header_bytes)[g.max_senders + i];
-}
 
 std::byte* segment::pool(std::uint32_t s) const noexcept { return base_ + pool_offset(shape_, s); }
 

@@ -207,6 +207,11 @@ class segment {
     return reinterpret_cast<std::byte*>(&ring(sender, receiver)) + sizeof(ring_header) +
            std::size_t{i} * shape_.slot_size;
   }
+  /// The slot of ring position `position` (any: reduced here).
+  std::byte* slot_at(std::uint32_t sender, std::uint32_t receiver,
+                     std::uint64_t position) const noexcept {
+    return slot(sender, receiver, static_cast<std::uint32_t>(position & (shape_.slots - 1)));
+  }
   /// The pool of sender place `sender`: shape().pool_bytes bytes.
   std::byte* pool(std::uint32_t sender) const noexcept;
   /// The message a slot's chunk_ref names in `sender`'s pool, or an empty optional if the
@@ -234,8 +239,6 @@ class segment {
   static std::size_t size_for(const geometry& shape);
 
  private:
-  participant& sender_at(const geometry& g, std::uint32_t i) const noexcept;
-  participant& receiver_at(const geometry& g, std::uint32_t i) const noexcept;
   participant* participants() const noexcept {
     return reinterpret_cast<participant*>(base_ + participants_offset);
   }
