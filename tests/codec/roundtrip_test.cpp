@@ -523,6 +523,23 @@ TEST_CASE("roundtrip: loads_into replaces what the target held", "[codec][roundt
   std::bitset<13> bs{0x1fff};
   brine::loads_into(brine::dumps(std::bitset<13>{1}), bs);
   CHECK(bs == std::bitset<13>{1});
+
+  // Strings decoded over strings that are longer, as long, shorter within their capacity, and
+  // shorter than needed: each path sets the length its own way.
+  const std::string text = "a string longer than the small-string buffer";
+  for (std::string old :
+       {std::string(100, 'x'), std::string(text.size(), 'y'), std::string(3, 'z'), std::string()}) {
+    old.reserve(old.size() + 10);
+    brine::loads_into(brine::dumps(text), old);
+    CHECK(old == text);
+    brine::loads_into(brine::dumps(std::string("ab")), old);
+    CHECK(old == "ab");
+    brine::loads_into(brine::dumps(std::string()), old);
+    CHECK(old.empty());
+  }
+  std::u16string wide = u"longer text in a reused wide string";
+  brine::loads_into(brine::dumps(std::u16string(u"short")), wide);
+  CHECK(wide == u"short");
 }
 
 TEST_CASE("roundtrip: encoding is deterministic", "[codec][roundtrip]") {

@@ -59,14 +59,14 @@ template <class T>
   const std::byte* p = r.take_counted(n * sizeof(E));
   if constexpr (string && sizeof(E) == 1) {
     if (n <= v.size()) {
-      v.resize(n);  // shrinking only sets the length
-      copy_small(reinterpret_cast<std::byte*>(v.data()), p, n);
+      v.erase(n);  // only sets the length, inline (resize is a call into libstdc++)
+      copy_small_inline(reinterpret_cast<std::byte*>(v.data()), p, n);
     } else {
       v.assign(reinterpret_cast<const E*>(p), n);  // keeps the capacity
     }
   } else if constexpr (string) {
     v.resize(n);  // the input may be unaligned for E: copy bytes
-    copy_small(reinterpret_cast<std::byte*>(v.data()), p, n * sizeof(E));
+    copy_small_inline(reinterpret_cast<std::byte*>(v.data()), p, n * sizeof(E));
   } else if (n > v.capacity() &&
              (sizeof(E) == 1 || reinterpret_cast<std::uintptr_t>(p) % alignof(E) == 0)) {
     // New memory from aligned input (always so for bytes): one memmove, no zero-filling first.
@@ -76,8 +76,19 @@ template <class T>
     // Zero-fills the growth, then copies over it: for new memory from unaligned input this
     // beats building each element from its bytes, as the first touch of new pages costs most.
     v.resize(n);
-    copy_small(reinterpret_cast<std::byte*>(v.data()), p, n * sizeof(E));
+    copy_small_inline(reinterpret_cast<std::byte*>(v.data()), p, n * sizeof(E));
   }
+}
+
+template <class T>
+[[gnu::always_inline]] inline void decode_inline(reader& r, T& v);
+
+// Every field of a struct, in place (a function, not a lambda given to std::apply, so that it
+// is inlined whatever the translation unit around it: GCC gave up on the lambda in large ones).
+template <class T, std::size_t... I>
+[[gnu::always_inline]] inline void decode_each_field(reader& r, T& v, std::index_sequence<I...>) {
+  auto fields = tie_struct(v);
+  (decode_inline(r, std::get<I>(fields)), ...);
 }
 
 // A struct's fields and a sequence's elements: plain values, strings and flat sequences are
@@ -89,7 +100,7 @@ template <class T>
   else if constexpr (is_flat<T>)
     decode_flat(r, v);
   else if constexpr (inlined<T>())
-    std::apply([&](auto&... f) { (decode_inline(r, f), ...); }, tie_struct(v));
+    decode_each_field(r, v, std::make_index_sequence<struct_size<T>>{});
   else
     decode(r, v);
 }
@@ -159,7 +170,7 @@ void decode_fields(reader& r, T& v) {
     std::monostate unit;
     decode(r, unit);
   } else {
-    std::apply([&](auto&... f) { (decode_inline(r, f), ...); }, tie_struct(v));
+    decode_each_field(r, v, std::make_index_sequence<struct_size<T>>{});
   }
 }
 

@@ -37,7 +37,8 @@ constexpr const void* type_identity() noexcept {
 }
 
 /// memcpy, with short copies (strings, small vectors) done inline rather than through a call.
-inline void copy_small(std::byte* dst, const std::byte* src, std::size_t n) noexcept {
+[[gnu::always_inline]] inline void copy_small_inline(std::byte* dst, const std::byte* src,
+                                                     std::size_t n) noexcept {
   if (n >= 8 && n <= 16) {
     std::uint64_t a, b;  // two overlapping words cover 8 to 16 bytes
     std::memcpy(&a, src, 8);
@@ -58,6 +59,12 @@ inline void copy_small(std::byte* dst, const std::byte* src, std::size_t n) noex
   } else if (n > 16) {
     std::memcpy(dst, src, n);
   }
+}
+
+// The same, left to the compiler to inline or not: the encoder's copies, where forcing it made
+// the code larger and slower.
+inline void copy_small(std::byte* dst, const std::byte* src, std::size_t n) noexcept {
+  copy_small_inline(dst, src, n);
 }
 
 // Pickle's memo: the id each shared object got when first written.
@@ -211,13 +218,13 @@ class reader {
   std::size_t position() const noexcept { return static_cast<std::size_t>(p_ - begin_); }
   const std::byte* here() const noexcept { return p_; }
 
-  void raw(void* dst, std::size_t n) {
+  [[gnu::always_inline]] void raw(void* dst, std::size_t n) {
     if (left() < n) truncated(n);
     std::memcpy(dst, p_, n);
     p_ += n;
   }
   // Borrows n bytes in place; valid as long as the input is.
-  const std::byte* take(std::size_t n) {
+  [[gnu::always_inline]] const std::byte* take(std::size_t n) {
     if (left() < n) truncated(n);
     const std::byte* at = p_;
     p_ += n;
@@ -229,11 +236,11 @@ class reader {
     p_ += n;
     return at;
   }
-  std::uint8_t byte() {
+  [[gnu::always_inline]] std::uint8_t byte() {
     if (p_ == end_) truncated(1);
     return static_cast<std::uint8_t>(*p_++);
   }
-  std::uint64_t varint() {
+  [[gnu::always_inline]] std::uint64_t varint() {
     if (p_ != end_ && static_cast<std::uint8_t>(*p_) < 0x80) {
       return static_cast<std::uint8_t>(*p_++);
     }
@@ -242,7 +249,8 @@ class reader {
 
   /// Reads a count of elements that each take at least `min_wire` bytes and `alloc` bytes of
   /// memory, refusing it before any allocation if the input or the budget cannot hold it.
-  std::size_t count(std::size_t min_wire, std::size_t alloc, const char* what) {
+  [[gnu::always_inline]] std::size_t count(std::size_t min_wire, std::size_t alloc,
+                                           const char* what) {
     const std::byte* start = p_;  // the offset is worked out only for an error
     std::uint64_t n = varint();
     if (n > left() / min_wire) bad_count(n, min_wire, what, start);
@@ -252,7 +260,7 @@ class reader {
   }
   /// count() for a string or a vector of plain values that already has room for `room`
   /// elements: only a longer one allocates, so only that is charged to the budget.
-  std::size_t length(std::size_t elem, std::size_t room, const char* what) {
+  [[gnu::always_inline]] std::size_t length(std::size_t elem, std::size_t room, const char* what) {
     const std::byte* start = p_;
     std::uint64_t n = varint();
     if (n > left() / elem) bad_count(n, elem, what, start);
