@@ -16,40 +16,6 @@ namespace brine::detail {
 template <class T>
 void decode(reader& r, T& v);
 
-// Strings and contiguous sequences of plain values: the bulk of most data.
-template <class T>
-constexpr bool flat() {
-  constexpr kind k = kind_of<T>();
-  if constexpr (k == kind::string)
-    return true;
-  else if constexpr (k == kind::sequence)
-    return is_wire_pod<typename T::value_type> && std::contiguous_iterator<typename T::iterator>;
-  else
-    return false;
-}
-template <class T>
-inline constexpr bool is_flat = flat<T>();
-
-// Values read in place where they occur (see decode_inline): plain values, flat ones, and
-// structs made only of these (which cannot contain themselves, so this ends).
-template <class T>
-constexpr bool inlined();
-template <class T, std::size_t... I>
-constexpr bool fields_inlined(std::index_sequence<I...>) {
-  return (inlined<field_type<T, I>>() && ...);
-}
-template <class T>
-constexpr bool inlined() {
-  constexpr kind k = kind_of<T>();
-  if constexpr (is_wire_pod<T> || is_flat<T>)
-    return true;
-  else if constexpr (k == kind::fields || k == kind::aggregate)
-    return !evolvable<T> && struct_size<T> > 0 && struct_size<T> <= 8 &&
-           fields_inlined<T>(std::make_index_sequence<struct_size<T>>{});
-  else
-    return false;
-}
-
 template <class T>
 [[gnu::always_inline]] inline void decode_flat(reader& r, T& v) {
   using E = typename T::value_type;

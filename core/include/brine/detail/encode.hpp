@@ -120,8 +120,94 @@ constexpr std::size_t bitset_bytes() {
 // registered derived type, k >= 3 the object whose tag stands at body position k - 3.
 inline constexpr std::uint64_t shared_backref_base = 3;
 
+// Strings and contiguous sequences of plain values: the bulk of most data.
+template <class T>
+constexpr bool flat() {
+  constexpr kind k = kind_of<T>();
+  if constexpr (k == kind::string)
+    return true;
+  else if constexpr (k == kind::sequence)
+    return is_wire_pod<typename T::value_type> && std::contiguous_iterator<typename T::iterator>;
+  else
+    return false;
+}
+template <class T>
+inline constexpr bool is_flat = flat<T>();
+
+// Values read in place where they occur (see decode_inline): plain values, flat ones, and
+// structs made only of these (which cannot contain themselves, so this ends).
+template <class T>
+constexpr bool inlined();
+template <class T, std::size_t... I>
+constexpr bool fields_inlined(std::index_sequence<I...>) {
+  return (inlined<field_type<T, I>>() && ...);
+}
+template <class T>
+constexpr bool inlined() {
+  constexpr kind k = kind_of<T>();
+  if constexpr (is_wire_pod<T> || is_flat<T>)
+    return true;
+  else if constexpr (k == kind::fields || k == kind::aggregate)
+    return !evolvable<T> && struct_size<T> > 0 && struct_size<T> <= 8 &&
+           fields_inlined<T>(std::make_index_sequence<struct_size<T>>{});
+  else
+    return false;
+}
+
 template <class Out, class T>
 void encode(Out& out, const T& v);
+
+template <class Out, class T>
+[[gnu::always_inline]] inline void encode_inline(Out& out, const T& v);
+
+// Writers that can lend their position to a local write_cursor (the sizer and cursors cannot).
+template <class Out>
+concept lends_cursor = requires(Out& out) {
+  out.seek(out.cursor());
+};
+
+// One field of a struct whose writer lent cursor `c`: written through `c` if it is written in
+// place, else through a call, with the writer brought up to date before and `c` after.
+template <class Out, class C, class F>
+[[gnu::always_inline]] inline void encode_field(Out& out, C& c, const F& f) {
+  if constexpr (inlined<F>()) {
+    encode_inline(c, f);
+  } else {
+    out.seek(c);
+    encode(out, f);
+    c = out.cursor();
+  }
+}
+
+// Every field of a struct, in place (see decode_each_field).
+template <class Out, class T, std::size_t... I>
+[[gnu::always_inline]] inline void encode_each_field(Out& out, const T& v,
+                                                     std::index_sequence<I...>) {
+  auto fields = tie_struct(v);
+  if constexpr (lends_cursor<Out>) {
+    auto c = out.cursor();
+    (encode_field(out, c, std::get<I>(fields)), ...);
+    out.seek(c);
+  } else {
+    (encode_inline(out, std::get<I>(fields)), ...);
+  }
+}
+
+// A struct's fields and a sequence's elements: what decode_inline reads in place is written in
+// place, everything else through a call.
+template <class Out, class T>
+[[gnu::always_inline]] inline void encode_inline(Out& out, const T& v) {
+  if constexpr (is_wire_pod<T>) {
+    out.raw(&v, sizeof(T));
+  } else if constexpr (is_flat<T>) {
+    out.varint(v.size());
+    out.raw(v.data(), v.size() * sizeof(typename T::value_type));
+  } else if constexpr (inlined<T>()) {
+    encode_each_field(out, v, std::make_index_sequence<struct_size<T>>{});
+  } else {
+    encode(out, v);
+  }
+}
 
 template <class Out, class R>
 void encode_elements(Out& out, const R& range) {
@@ -160,7 +246,7 @@ void encode_fields(Out& out, const T& v) {
   } else if constexpr (struct_size<T> == 0) {
     out.byte(0);  // every value takes at least one byte
   } else {
-    std::apply([&](const auto&... f) { (encode(out, f), ...); }, tie_struct(v));
+    encode_each_field(out, v, std::make_index_sequence<struct_size<T>>{});
   }
 }
 
@@ -260,8 +346,14 @@ void encode(Out& out, const T& v) {
         encode(out, key);
         encode(out, value);
       }
+    } else if constexpr (lends_cursor<Out> && inlined<E>()) {
+      auto c = out.cursor();
+      for (const auto& element : v)
+        encode_inline(c, element);
+      out.seek(c);
     } else {
-      encode_elements(out, v);
+      for (const auto& element : v)
+        encode_inline(out, element);
     }
   } else if constexpr (k == kind::fixed_array) {
     if constexpr (array_traits<T>::size == 0) {

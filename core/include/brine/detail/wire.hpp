@@ -144,6 +144,42 @@ struct out_of_space {};
 
 /// Writes an encoding into memory: already sized by a sizer (Bounded = false), or of a size
 /// that is only checked as it goes (Bounded = true: one pass into a caller's buffer).
+/// The output position and end of a writer, copied into a local variable while plain values,
+/// strings and flat sequences are written (encode_inline). The bytes written are char-typed and
+/// may alias anything, so a writer's own p_ is reloaded and stored again around each of them;
+/// a local copy whose address does not escape stays in registers.
+template <bool Bounded>
+class write_cursor {
+ public:
+  static constexpr bool measuring = false;
+  static constexpr bool bounded = Bounded;
+  write_cursor(std::byte* p, std::byte* end) noexcept : p_(p), end_(end) {}
+  [[gnu::always_inline]] void raw(const void* src, std::size_t n) {
+    room(n);
+    copy_small_inline(p_, static_cast<const std::byte*>(src), n);
+    p_ += n;
+  }
+  [[gnu::always_inline]] void varint(std::uint64_t v) {
+    room(varint_size(v));
+    while (v >= 0x80) {
+      *p_++ = static_cast<std::byte>(v | 0x80);
+      v >>= 7;
+    }
+    *p_++ = static_cast<std::byte>(v);
+  }
+  std::byte* here() const noexcept { return p_; }
+  std::byte* end() const noexcept { return end_; }
+
+ private:
+  [[gnu::always_inline]] void room(std::size_t n) const {
+    if constexpr (Bounded) {
+      if (static_cast<std::size_t>(end_ - p_) < n) throw out_of_space{};
+    }
+  }
+  std::byte* p_;
+  std::byte* end_;
+};
+
 template <bool Bounded>
 class basic_writer : public encode_state {
  public:
@@ -151,16 +187,16 @@ class basic_writer : public encode_state {
       : encode_state(max_depth), begin_(out), p_(out), end_(end) {}
   static constexpr bool measuring = false;
   static constexpr bool bounded = Bounded;
-  void raw(const void* src, std::size_t n) {
+  [[gnu::always_inline]] void raw(const void* src, std::size_t n) {
     room(n);
-    copy_small(p_, static_cast<const std::byte*>(src), n);
+    copy_small_inline(p_, static_cast<const std::byte*>(src), n);
     p_ += n;
   }
-  void byte(std::uint8_t b) {
+  [[gnu::always_inline]] void byte(std::uint8_t b) {
     room(1);
     *p_++ = static_cast<std::byte>(b);
   }
-  void varint(std::uint64_t v) {
+  [[gnu::always_inline]] void varint(std::uint64_t v) {
     room(varint_size(v));
     while (v >= 0x80) {
       *p_++ = static_cast<std::byte>(v | 0x80);
@@ -175,9 +211,11 @@ class basic_writer : public encode_state {
   }
   std::size_t position() const noexcept { return static_cast<std::size_t>(p_ - begin_); }
   std::byte* here() const noexcept { return p_; }
+  write_cursor<Bounded> cursor() const noexcept { return {p_, end_}; }
+  void seek(const write_cursor<Bounded>& c) noexcept { p_ = c.here(); }
 
  private:
-  void room(std::size_t n) const {
+  [[gnu::always_inline]] void room(std::size_t n) const {
     if constexpr (Bounded) {
       if (static_cast<std::size_t>(end_ - p_) < n) throw out_of_space{};
     }
