@@ -26,13 +26,13 @@ template <class T>
   if constexpr (string && sizeof(E) == 1) {
     if (n <= v.size()) {
       v.erase(n);  // only sets the length, inline (resize is a call into libstdc++)
-      copy_small_inline(reinterpret_cast<std::byte*>(v.data()), p, n);
+      copy_small(reinterpret_cast<std::byte*>(v.data()), p, n);
     } else {
       v.assign(reinterpret_cast<const E*>(p), n);  // keeps the capacity
     }
   } else if constexpr (string) {
     v.resize(n);  // the input may be unaligned for E: copy bytes
-    copy_small_inline(reinterpret_cast<std::byte*>(v.data()), p, n * sizeof(E));
+    copy_small(reinterpret_cast<std::byte*>(v.data()), p, n * sizeof(E));
   } else if (n > v.capacity() &&
              (sizeof(E) == 1 || reinterpret_cast<std::uintptr_t>(p) % alignof(E) == 0)) {
     // New memory from aligned input (always so for bytes): one memmove, no zero-filling first.
@@ -42,7 +42,7 @@ template <class T>
     // Zero-fills the growth, then copies over it: for new memory from unaligned input this
     // beats building each element from its bytes, as the first touch of new pages costs most.
     v.resize(n);
-    copy_small_inline(reinterpret_cast<std::byte*>(v.data()), p, n * sizeof(E));
+    copy_small(reinterpret_cast<std::byte*>(v.data()), p, n * sizeof(E));
   }
 }
 

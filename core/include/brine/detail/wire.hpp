@@ -37,8 +37,8 @@ constexpr const void* type_identity() noexcept {
 }
 
 /// memcpy, with short copies (strings, small vectors) done inline rather than through a call.
-[[gnu::always_inline]] inline void copy_small_inline(std::byte* dst, const std::byte* src,
-                                                     std::size_t n) noexcept {
+[[gnu::always_inline]] inline void copy_small(std::byte* dst, const std::byte* src,
+                                              std::size_t n) noexcept {
   if (n >= 8 && n <= 16) {
     std::uint64_t a, b;  // two overlapping words cover 8 to 16 bytes
     std::memcpy(&a, src, 8);
@@ -59,12 +59,6 @@ constexpr const void* type_identity() noexcept {
   } else if (n > 16) {
     std::memcpy(dst, src, n);
   }
-}
-
-// The same, left to the compiler to inline or not: the encoder's copies, where forcing it made
-// the code larger and slower.
-inline void copy_small(std::byte* dst, const std::byte* src, std::size_t n) noexcept {
-  copy_small_inline(dst, src, n);
 }
 
 // Pickle's memo: the id each shared object got when first written.
@@ -142,8 +136,6 @@ class sizer : public encode_state {
 /// Thrown by a bounded writer that runs out of room; never escapes the library.
 struct out_of_space {};
 
-/// Writes an encoding into memory: already sized by a sizer (Bounded = false), or of a size
-/// that is only checked as it goes (Bounded = true: one pass into a caller's buffer).
 /// The output position and end of a writer, copied into a local variable while plain values,
 /// strings and flat sequences are written (encode_inline). The bytes written are char-typed and
 /// may alias anything, so a writer's own p_ is reloaded and stored again around each of them;
@@ -156,7 +148,7 @@ class write_cursor {
   write_cursor(std::byte* p, std::byte* end) noexcept : p_(p), end_(end) {}
   [[gnu::always_inline]] void raw(const void* src, std::size_t n) {
     room(n);
-    copy_small_inline(p_, static_cast<const std::byte*>(src), n);
+    copy_small(p_, static_cast<const std::byte*>(src), n);
     p_ += n;
   }
   [[gnu::always_inline]] void varint(std::uint64_t v) {
@@ -167,8 +159,16 @@ class write_cursor {
     }
     *p_++ = static_cast<std::byte>(v);
   }
+  [[gnu::always_inline]] void byte(std::uint8_t b) {
+    room(1);
+    *p_++ = static_cast<std::byte>(b);
+  }
+  void zeros(std::size_t n) {
+    room(n);
+    std::memset(p_, 0, n);
+    p_ += n;
+  }
   std::byte* here() const noexcept { return p_; }
-  std::byte* end() const noexcept { return end_; }
 
  private:
   [[gnu::always_inline]] void room(std::size_t n) const {
@@ -180,6 +180,9 @@ class write_cursor {
   std::byte* end_;
 };
 
+/// Writes an encoding into memory: already sized by a sizer (Bounded = false), or of a size
+/// that is only checked as it goes (Bounded = true: one pass into a caller's buffer). Each write
+/// goes through a write_cursor, which the encoder can also borrow (cursor / seek).
 template <bool Bounded>
 class basic_writer : public encode_state {
  public:
@@ -188,26 +191,24 @@ class basic_writer : public encode_state {
   static constexpr bool measuring = false;
   static constexpr bool bounded = Bounded;
   [[gnu::always_inline]] void raw(const void* src, std::size_t n) {
-    room(n);
-    copy_small_inline(p_, static_cast<const std::byte*>(src), n);
-    p_ += n;
+    write_cursor<Bounded> c = cursor();
+    c.raw(src, n);
+    seek(c);
   }
   [[gnu::always_inline]] void byte(std::uint8_t b) {
-    room(1);
-    *p_++ = static_cast<std::byte>(b);
+    write_cursor<Bounded> c = cursor();
+    c.byte(b);
+    seek(c);
   }
   [[gnu::always_inline]] void varint(std::uint64_t v) {
-    room(varint_size(v));
-    while (v >= 0x80) {
-      *p_++ = static_cast<std::byte>(v | 0x80);
-      v >>= 7;
-    }
-    *p_++ = static_cast<std::byte>(v);
+    write_cursor<Bounded> c = cursor();
+    c.varint(v);
+    seek(c);
   }
   void zeros(std::size_t n) {
-    room(n);
-    std::memset(p_, 0, n);
-    p_ += n;
+    write_cursor<Bounded> c = cursor();
+    c.zeros(n);
+    seek(c);
   }
   std::size_t position() const noexcept { return static_cast<std::size_t>(p_ - begin_); }
   std::byte* here() const noexcept { return p_; }
@@ -215,12 +216,6 @@ class basic_writer : public encode_state {
   void seek(const write_cursor<Bounded>& c) noexcept { p_ = c.here(); }
 
  private:
-  [[gnu::always_inline]] void room(std::size_t n) const {
-    if constexpr (Bounded) {
-      if (static_cast<std::size_t>(end_ - p_) < n) throw out_of_space{};
-    }
-  }
-
   std::byte* begin_;
   std::byte* p_;
   std::byte* end_;
