@@ -378,7 +378,7 @@ class receiver {
       case transport::recv_status::frame:
         break;
     }
-    topic_.assign(r.topic);
+    if (!r.topic.empty() || !topic_.empty()) topic_.assign(r.topic);  // pipelines have none
     return true;
   }
 

@@ -2,10 +2,14 @@
 
 // brine's answer to pickle: dumps/loads between values and frames, dump/load with files.
 
+#include <algorithm>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <iosfwd>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -162,6 +166,20 @@ std::vector<std::byte> dumps_described(const T& v) {
 bool compatible(std::uint64_t found_fingerprint, std::span<const std::uint8_t> found,
                 std::uint64_t expected_fingerprint, std::span<const std::uint8_t> expected);
 
+// Decodes a body that starts at `offset` in its frame, whose type is known to be T's.
+template <class T>
+void decode_checked_body(std::span<const std::byte> body, std::size_t offset, T& out,
+                         const limits& lim) {
+  reader r(body.data(), body.data() + body.size(), lim, offset);
+  try {
+    decode(r, out);
+    if (r.left() != 0) throw_trailing(r.offset(), r.left());
+  } catch (...) {
+    r.clear_objects();
+    throw;
+  }
+}
+
 template <class T>
 void decode_body(const frame_view& f, T& out, const limits& lim) {
   if (f.header.fingerprint != fingerprint<T>) {
@@ -172,13 +190,31 @@ void decode_body(const frame_view& f, T& out, const limits& lim) {
     }
     if (!evolved) throw_type_mismatch(fingerprint<T>, type_name<T>(), schema_of<T>, f);
   }
-  reader r(f.body.data(), f.body.data() + f.body.size(), lim, f.body_offset);
-  try {
-    decode(r, out);
-    if (r.left() != 0) throw_trailing(r.offset(), r.left());
-  } catch (...) {
-    r.clear_objects();
-    throw;
+  decode_checked_body(f.body, f.body_offset, out, lim);
+}
+
+// The body of `bytes` if they are a frame of T exactly as dumps writes it without a schema
+// block: magic, version, no flags, T's fingerprint and the size of what follows, checked by
+// three comparisons of words in place of parse_frame. Anything else, a frame or not, gives
+// nothing: parse_frame then examines it and says what is wrong.
+template <class T>
+[[gnu::always_inline]] inline std::optional<std::span<const std::byte>> plain_body(
+    std::span<const std::byte> bytes, const limits& lim) noexcept {
+  if constexpr (message_has_schema<T> || std::endian::native != std::endian::little) {
+    return std::nullopt;
+  } else {
+    constexpr std::uint64_t start =
+        std::uint64_t{frame_magic[0]} | std::uint64_t{frame_magic[1]} << 8 |
+        std::uint64_t{frame_magic[2]} << 16 | std::uint64_t{frame_magic[3]} << 24 |
+        std::uint64_t{format_version} << 32;  // then flags 0 and two reserved zeros
+    if (bytes.size() < frame_header_size) return std::nullopt;
+    std::uint64_t word[3];
+    std::memcpy(word, bytes.data(), sizeof word);
+    if (word[0] != start || word[1] != fingerprint<T> ||
+        word[2] != bytes.size() - frame_header_size ||
+        word[2] > lim.max_frame - std::min(lim.max_frame, frame_header_size))
+      return std::nullopt;
+    return bytes.subspan(frame_header_size);
   }
 }
 
@@ -242,7 +278,10 @@ void dumps_append(const T& v, std::vector<std::byte>& out) {
 template <class T>
 void loads_into(std::span<const std::byte> bytes, T& out, const limits& lim = {}) {
   detail::note_type_once<T>();
-  detail::decode_body(parse_frame(bytes, lim), out, lim);
+  if (auto body = detail::plain_body<T>(bytes, lim))
+    detail::decode_checked_body(*body, frame_header_size, out, lim);
+  else
+    detail::decode_body(parse_frame(bytes, lim), out, lim);
 }
 
 /// Decodes a frame made by dumps (or dump) into a new T.
