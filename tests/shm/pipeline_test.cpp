@@ -6,14 +6,18 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "../../transports/shm/segment.hpp"
 #include "../channel/channel_test_util.hpp"
 #include "brine/channel.hpp"
 
@@ -183,6 +187,65 @@ TEST_CASE("shm: a full ring blocks the sender until the receiver reads", "[shm]"
   REQUIRE_FALSE(rx.recv_for(20ms));  // found nothing: both freed slots are the sender's again
   REQUIRE(tx.try_send(sent));
   REQUIRE(rx.recv_for(1s) == sent);
+}
+
+TEST_CASE(
+    "shm: senders reach receivers that join later, in higher places, and survive a "
+    "corrupt count of places",
+    "[shm]") {
+  std::string url = shm_url("places");
+  auto first = brine::pull<std::uint64_t>(url);
+  auto tx = brine::push<std::uint64_t>(url);
+  tx.send(1);
+  // Everything a receiver has now, appended to `out`.
+  auto drain = [](brine::receiver<std::uint64_t>& rx, std::vector<std::uint64_t>& out) {
+    std::uint64_t v = 0;
+    while (rx.recv_into(v, 20ms))
+      out.push_back(v);
+  };
+  std::vector<std::uint64_t> got;
+  drain(first, got);
+  REQUIRE(got == std::vector<std::uint64_t>{1});
+  // Senders look only at receiver places below segment_header::receivers_high: one that joins
+  // later takes place 1, raises it, and gets its share of the round robin.
+  auto second = brine::pull<std::uint64_t>(url);
+  for (std::uint64_t i = 2; i < 6; ++i)
+    tx.send(i);
+  got.clear();
+  drain(first, got);
+  std::size_t from_first = got.size();
+  drain(second, got);
+  std::sort(got.begin(), got.end());
+  CHECK(got == std::vector<std::uint64_t>{2, 3, 4, 5});
+  CHECK(from_first == 2);
+
+  // The count is read from shared memory, which nothing trusts: far too high is clamped to the
+  // segment's places; zero hides every receiver (a sender then waits, as for a full ring).
+  std::string path = "/dev/shm/brine." + std::to_string(::geteuid()) + "." + url.substr(6);
+  auto poke = [&](std::uint32_t v) {
+    FILE* f = std::fopen(path.c_str(), "r+b");
+    REQUIRE(f != nullptr);
+    std::fseek(f, static_cast<long>(offsetof(brine::shm::segment_header, receivers_high)),
+               SEEK_SET);
+    std::fwrite(&v, sizeof v, 1, f);
+    std::fclose(f);
+  };
+  poke(0xffffffffu);
+  for (std::uint64_t i = 6; i < 10; ++i)
+    REQUIRE(tx.send_for(i, 1s));
+  got.clear();
+  drain(first, got);
+  drain(second, got);
+  std::sort(got.begin(), got.end());
+  CHECK(got == std::vector<std::uint64_t>{6, 7, 8, 9});
+  poke(0);
+  CHECK_FALSE(tx.send_for(10, 20ms));
+  poke(2);
+  REQUIRE(tx.send_for(10, 1s));
+  got.clear();
+  drain(first, got);
+  drain(second, got);
+  CHECK(got == std::vector<std::uint64_t>{10});
 }
 
 TEST_CASE("shm: a channel of another type is refused when it is set up", "[shm]") {

@@ -77,7 +77,7 @@ void put64(std::vector<std::uint8_t>& b, std::size_t at, std::uint64_t v) {
 }
 
 // The layout version this build writes (docs/transports.md).
-constexpr std::uint32_t current_layout = 6;
+constexpr std::uint32_t current_layout = 7;
 
 // A segment header (docs/transports.md): magic, version, pattern, fingerprint, size, geometry
 // (senders, receivers, slots, slot size), ready.

@@ -289,7 +289,7 @@ class shm_sender final : public transport::sender_link {
     if (need > slots) return true;
     // The receiver's position is read only if the last one read leaves too little room: an RPC
     // server asks before every reply, and reading it takes a cache line from the client.
-    for (std::uint32_t r = 0; r < seg_.shape().max_receivers; ++r)
+    for (std::uint32_t r = 0; r < receivers_seen(); ++r)
       if (is_open(seg_.receiver(r)) && (room(r) >= need || room_now(r) >= need)) return true;
     return false;
   }
@@ -320,6 +320,13 @@ class shm_sender final : public transport::sender_link {
  private:
   std::size_t payload() const { return seg_.shape().slot_size - slot_header_size; }
 
+  // Receiver places below the highest ever taken (segment_header::receivers_high): the only
+  // ones that can be open.
+  std::uint32_t receivers_seen() const {
+    return std::min(seg_.shape().max_receivers,
+                    seg_.header().receivers_high.load(std::memory_order_acquire));
+  }
+
   // A receiver's place that is taken and open (its owner may have died since).
   static bool is_open(const participant& p) {
     return p.state.load(std::memory_order_acquire) == state_open &&
@@ -328,7 +335,7 @@ class shm_sender final : public transport::sender_link {
 
   std::size_t live_receivers() const {
     std::size_t n = 0;
-    for (std::uint32_t r = 0; r < seg_.shape().max_receivers; ++r)
+    for (std::uint32_t r = 0; r < receivers_seen(); ++r)
       if (is_open(seg_.receiver(r))) ++n;
     return n;
   }
@@ -355,8 +362,8 @@ class shm_sender final : public transport::sender_link {
 
   // The next receiver, round robin, that is open and has a free slot.
   std::optional<std::uint32_t> pick_receiver() {
-    std::uint32_t n = seg_.shape().max_receivers;
-    for (std::uint32_t k = 0, r = next_; k < n; ++k, r = r + 1 == n ? 0 : r + 1) {
+    std::uint32_t n = receivers_seen();
+    for (std::uint32_t k = 0, r = next_ < n ? next_ : 0; k < n; ++k, r = r + 1 == n ? 0 : r + 1) {
       if (!is_open(seg_.receiver(r))) continue;
       if (room(r) > 0) {
         next_ = r + 1 == n ? 0 : r + 1;
@@ -458,7 +465,7 @@ class shm_sender final : public transport::sender_link {
       participant& self = seg_.sender(index_);
       if (!wait_for(self, until, busy_, spins_, [&] { return all_have_room(need); })) return false;
     }
-    for (std::uint32_t r = 0; r < seg_.shape().max_receivers; ++r) {
+    for (std::uint32_t r = 0; r < receivers_seen(); ++r) {
       if (!is_open(seg_.receiver(r))) continue;
       if (room(r) < need && room_now(r) < need) {
         ++dropped_;  // drop mode (block mode waited for room, and room only grows)
@@ -491,7 +498,7 @@ class shm_sender final : public transport::sender_link {
     }
     if (from_staging) std::memcpy(chunk_data(*chunk_).data(), staging_.data(), staging_.size());
     in_flight_.push_back(chunk_use{chunk_->position});
-    for (std::uint32_t r = 0; r < seg_.shape().max_receivers; ++r) {
+    for (std::uint32_t r = 0; r < receivers_seen(); ++r) {
       if (!is_open(seg_.receiver(r))) continue;
       if (room(r) < 1 && room_now(r) < 1) {
         ++dropped_;  // drop mode (block mode waited for room, and room only grows)

@@ -271,13 +271,12 @@ std::uint32_t segment::join(side s, bool open) {
       bool dead = owner != 0 && !process_id{owner, p.start_time.load()}.alive();
       if (want_dead ? !dead : owner != 0) continue;
       if (!take(s, i, owner, open)) continue;
-      if (s == side::sender) {
-        header_->senders_ever.fetch_add(1, std::memory_order_acq_rel);
-        std::uint32_t high = header_->senders_high.load(std::memory_order_acquire);
-        while (high < i + 1 &&
-               !header_->senders_high.compare_exchange_weak(high, i + 1, std::memory_order_acq_rel))
-          ;
-      }
+      if (s == side::sender) header_->senders_ever.fetch_add(1, std::memory_order_acq_rel);
+      std::atomic<std::uint32_t>& high_mark =
+          s == side::sender ? header_->senders_high : header_->receivers_high;
+      std::uint32_t high = high_mark.load(std::memory_order_acquire);
+      while (high < i + 1 && !high_mark.compare_exchange_weak(high, i + 1, std::memory_order_acq_rel))
+        ;
       return i;
     }
   }

@@ -46,7 +46,8 @@ struct process_id {
 // ---- shared layout (all fields naturally aligned; std::atomic of lock-free sizes only) ----
 
 inline constexpr char segment_magic[8] = {'b', 'r', 'i', 'n', 'e', 's', 'h', 'm'};
-inline constexpr std::uint32_t layout_version = 6;  // 4: slot seq; 5: released; 6: senders_high
+// 4: slot seq; 5: released; 6: senders_high; 7: receivers_high
+inline constexpr std::uint32_t layout_version = 7;
 
 /// A participant slot. `owner` is 0 when free, else the pid; `start_time` disambiguates reuse.
 struct participant {
@@ -111,7 +112,10 @@ struct segment_header {
   // only (senders take the lowest free place), so that an RPC server with room for 64 clients
   // and one client polls one ring, not 64.
   std::atomic<std::uint32_t> senders_high;
-  std::uint8_t pad[60];
+  // The same for receivers: senders look for an open receiver among places below it, so that a
+  // sender with room for 8 receivers and one receiver reads one place per message, not 8.
+  std::atomic<std::uint32_t> receivers_high;
+  std::uint8_t pad[56];
 };
 static_assert(sizeof(segment_header) == 128);
 
