@@ -1,6 +1,7 @@
 #include "brine/frame.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <string>
 
@@ -115,6 +116,16 @@ frame_view parse_prefix(std::span<const std::byte> bytes, const limits& lim) {
 }  // namespace
 
 std::size_t frame_size(std::span<const std::byte> bytes, const limits& lim) {
+  if constexpr (std::endian::native == std::endian::little) {
+    // A frame without schema block: its size from the header's first and last words.
+    if (bytes.size() >= frame_header_size) {
+      std::uint64_t start = load_u64(bytes.data());
+      std::uint64_t body = load_u64(bytes.data() + 16);
+      if (start == plain_frame_start &&
+          body <= lim.max_frame - std::min(lim.max_frame, frame_header_size))
+        return frame_header_size + body;
+    }
+  }
   frame_view f = parse_prefix(bytes, lim);
   return f.body_offset + f.header.body_size;
 }

@@ -203,14 +203,10 @@ template <class T>
   if constexpr (message_has_schema<T> || std::endian::native != std::endian::little) {
     return std::nullopt;
   } else {
-    constexpr std::uint64_t start =
-        std::uint64_t{frame_magic[0]} | std::uint64_t{frame_magic[1]} << 8 |
-        std::uint64_t{frame_magic[2]} << 16 | std::uint64_t{frame_magic[3]} << 24 |
-        std::uint64_t{format_version} << 32;  // then flags 0 and two reserved zeros
     if (bytes.size() < frame_header_size) return std::nullopt;
     std::uint64_t word[3];
     std::memcpy(word, bytes.data(), sizeof word);
-    if (word[0] != start || word[1] != fingerprint<T> ||
+    if (word[0] != plain_frame_start || word[1] != fingerprint<T> ||
         word[2] != bytes.size() - frame_header_size ||
         word[2] > lim.max_frame - std::min(lim.max_frame, frame_header_size))
       return std::nullopt;

@@ -18,6 +18,14 @@ inline constexpr std::uint8_t format_version = 1;
 /// The four bytes every frame starts with: "brn" and 0x01.
 inline constexpr std::uint8_t frame_magic[4] = {'b', 'r', 'n', 0x01};
 
+/// The header's first 8 bytes, as a little-endian word, in a frame without a schema block or
+/// a type table: the magic, the version, flags 0 and the two reserved zeros. Fast paths compare
+/// it in one go and leave every other frame to the full checks.
+inline constexpr std::uint64_t plain_frame_start =
+    std::uint64_t{frame_magic[0]} | std::uint64_t{frame_magic[1]} << 8 |
+    std::uint64_t{frame_magic[2]} << 16 | std::uint64_t{frame_magic[3]} << 24 |
+    std::uint64_t{format_version} << 32;
+
 /// Bits of the header's flags byte.
 enum frame_flag : std::uint8_t {
   /// A schema block (u32 length, schema bytes) follows the header.

@@ -440,13 +440,17 @@ class client {
     r::request_head head{id, r::checked_fingerprint<args_t>(), r::checked_fingerprint<result>(),
                          static_cast<std::uint32_t>(std::clamp<long long>(ms, 1, UINT32_MAX)),
                          c.method};
-    std::vector<std::byte> head_frame = dumps(head);
-    std::size_t args_size = r::args_frame_size(args...);
-    c.size = head_frame.size() + args_size;
-    c.write = [&, head_frame = std::move(head_frame), args_size](std::span<std::byte> out) {
-      std::copy(head_frame.begin(), head_frame.end(), out.begin());
-      r::write_args_frame(out.data() + head_frame.size(), args_size, args...);
+    const std::size_t head_size = dumps_size(head);
+    const std::size_t args_size = r::args_frame_size(args...);
+    c.size = head_size + args_size;
+    // Writes the request where the transport wants it. The arguments are alive until this
+    // function returns, and so is the writer: the call holds a reference to it (no copy of it
+    // on the heap), and uses it only before run() returns, or right here.
+    auto write = [&](std::span<std::byte> out) {
+      dumps_to(head, out.first(head_size));
+      r::write_args_frame(out.data() + head_size, args_size, args...);
     };
+    c.write = std::ref(write);
     if (!wait) {
       // The arguments go out of scope on return: the request is made now.
       c.request.resize(c.size);
