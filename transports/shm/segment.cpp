@@ -275,7 +275,8 @@ std::uint32_t segment::join(side s, bool open) {
       std::atomic<std::uint32_t>& high_mark =
           s == side::sender ? header_->senders_high : header_->receivers_high;
       std::uint32_t high = high_mark.load(std::memory_order_acquire);
-      while (high < i + 1 && !high_mark.compare_exchange_weak(high, i + 1, std::memory_order_acq_rel))
+      while (high < i + 1 &&
+             !high_mark.compare_exchange_weak(high, i + 1, std::memory_order_acq_rel))
         ;
       return i;
     }
