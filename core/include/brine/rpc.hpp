@@ -356,15 +356,19 @@ class client {
   R call_for(std::chrono::duration<Rep, Period> timeout, std::string_view method, A&&... args) {
     using result = detail::rpc::result_t<R>;
     // No std::promise: completing one costs a system call (its call_once wakes waiters), and
-    // the call usually completes in this thread.
-    auto out = std::make_shared<detail::rpc::outcome<result>>();
+    // the call usually completes in this thread. The outcome lives here, as this thread waits
+    // for it below: the client's engine completes or fails a call once, and drops it before
+    // (see client::impl::finish), so nothing refers to the outcome after get() returns. The
+    // callbacks hold a pointer, small enough for std::function to keep without allocating.
+    detail::rpc::outcome<result> out;
+    detail::rpc::outcome<result>* at = &out;
     launch<R>(
-        timeout, method, true, [out](result&& v) { out->set(std::move(v)); },
-        [out](std::exception_ptr e) { out->fail(std::move(e)); }, std::forward<A>(args)...);
+        timeout, method, true, [at](result&& v) { at->set(std::move(v)); },
+        [at](std::exception_ptr e) { at->fail(std::move(e)); }, std::forward<A>(args)...);
     if constexpr (std::is_void_v<R>)
-      (void)out->get();
+      (void)out.get();
     else
-      return out->get();
+      return out.get();
   }
 
   /// Starts a call; the future gives its result or throws what call() would.
