@@ -273,6 +273,8 @@ struct server::impl {
   void io_loop(bool inline_handlers) {
     transport::received in;
     std::string client;
+    // Handlers run here: only stop() wakes this thread, and may take a little longer to be seen.
+    link->lazy_wake(inline_handlers);
     for (;;) {
       flush(transport::deadline{});
       bool waiting_replies;
@@ -585,6 +587,7 @@ struct client::impl {
         if (stopping) break;
       }
       std::lock_guard link_lock(link_mutex);
+      link->lazy_wake(false);  // new calls must leave at once
       drive(in);
     }
     std::lock_guard link_lock(link_mutex);
@@ -635,6 +638,8 @@ struct client::impl {
     std::unique_lock link_lock(link_mutex, std::try_to_lock);
     if (!link_lock.owns_lock() || busy) return false;
     transport::received in;
+    // An asynchronous call that comes meanwhile takes this one over a little later.
+    link->lazy_wake(true);
     auto fail = [&](auto e) { c.fail(std::make_exception_ptr(e)); };
     try {
       for (;;) {
@@ -729,17 +734,18 @@ client::client(const std::string& url, rpc_options opts)
   c.url = url;
   std::vector<std::string> urls{url};
   c.link = transport::open_client(urls, c.opts.channel);
-  c.io = std::thread([&c] { c.io_loop(); });
 }
 
 client::~client() {
+  std::thread io;
   {
     std::lock_guard lock(impl_->mutex);
     impl_->stopping = true;
+    io = std::move(impl_->io);  // none starts once stopping is set
   }
   impl_->wake.notify_one();
   impl_->link->wake();
-  impl_->io.join();
+  if (io.joinable()) io.join();
   impl_->link->close();
 }
 
@@ -754,6 +760,9 @@ void client::submit(std::uint64_t id, detail::rpc::call c) {
     }
     impl_->inbox.emplace_back(id, std::move(c));
     impl_->busy = true;
+    // The I/O thread starts with the first call that needs it: a client making only
+    // synchronous calls has none.
+    if (!impl_->io.joinable()) impl_->io = std::thread([&c = *impl_] { c.io_loop(); });
   }
   impl_->wake.notify_one();
   impl_->link->wake();

@@ -142,6 +142,9 @@ class receiver_link {
   std::uint64_t copied_ = 0;
 };
 
+/// How late a recv() may notice wake() when its link was told lazy_wake(true).
+inline constexpr std::chrono::milliseconds lazy_wake_within{20};
+
 /// The calling end of request/reply: sends requests to a server and receives its replies, which
 /// may come in any order. Thread-safety: one thread at a time, except wake().
 class client_link {
@@ -162,6 +165,12 @@ class client_link {
 
   /// Makes a recv() blocked in another thread (or the next one) return soon. Any thread.
   virtual void wake() noexcept = 0;
+
+  /// With `on`, recv() may notice wake() late (within lazy_wake_within), where that lets the
+  /// transport wait more cheaply (ZeroMQ: one blocking receive, not a poll of several
+  /// descriptors). For callers woken rarely: a synchronous call, a server running its handlers
+  /// in the thread that receives. Off by default.
+  virtual void lazy_wake(bool on) noexcept { (void)on; }
 
   /// How many times a connection to a server was lost so far: requests sent before a loss
   /// will get no reply.
@@ -196,6 +205,9 @@ class server_link {
 
   /// See client_link::wake().
   virtual void wake() noexcept = 0;
+
+  /// See client_link::lazy_wake().
+  virtual void lazy_wake(bool on) noexcept { (void)on; }
 
   /// The address bound (with the port a "tcp://host:*" URL was given), or the first URL.
   virtual std::string endpoint() const = 0;
