@@ -1,11 +1,17 @@
-// brine's side: typed push/pull channels of std::vector<std::byte>. Senders encode the value
-// on every send; receivers decode into one reused value (recv_into), as a typed loop does.
+// brine's side: typed push/pull channels of std::vector<std::byte>, used two ways. "brine"
+// encodes the value on every send and decodes into one reused value (recv_into), as a typed
+// loop does. "brine-view" writes the bytes into a loan (the ZeroMQ message's own memory) and
+// receives views of them in place (recv_view): what a program moving byte buffers does, and the
+// like of raw ZeroMQ, which copies the bytes once into each message and never reads them out.
 
 #include <brine/brine.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <cstring>
 #include <memory>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -102,6 +108,96 @@ class brine_peer final : public peer {
   }
 };
 
+void check(const brine::view& got, const payload& p) {
+  if (!std::equal(got.bytes().begin(), got.bytes().end(), p.value.begin(), p.value.end()))
+    throw std::runtime_error("brine: received a view of bytes other than the ones sent");
+}
+
+void send_copy(brine::sender<value_type>& tx, std::span<const std::byte> bytes) {
+  brine::loan l = tx.loan(bytes.size());
+  std::memcpy(l.data(), bytes.data(), bytes.size());
+  tx.send(std::move(l));
+}
+
+class brine_view_peer final : public peer {
+ public:
+  brine_view_peer() : peer("brine-view") {}
+
+  void stream_send(const payload& p, const std::string& url, std::size_t count,
+                   const rendezvous_fn& meet) override {
+    meet();
+    {
+      auto tx = brine::push<value_type>(url);
+      for (std::size_t i = 0; i < count; ++i)
+        send_copy(tx, p.value);
+      meet();
+      tx.close();
+    }
+    brine::shutdown();
+  }
+
+  std::chrono::nanoseconds stream_receive(const payload& p, const std::string& url,
+                                          std::size_t count, const rendezvous_fn& meet) override {
+    std::chrono::nanoseconds elapsed{};
+    {
+      auto rx = brine::pull<value_type>(url);
+      meet();
+      brine::view v = rx.recv_view();
+      auto start = bench_clock::now();
+      for (std::size_t i = 1; i < count; ++i)
+        v = rx.recv_view();
+      elapsed = bench_clock::now() - start;
+      check(v, p);
+      meet();
+    }
+    brine::shutdown();
+    return elapsed;
+  }
+
+  void echo(const payload& p, const std::string& in, const std::string& out, std::size_t count,
+            const rendezvous_fn& meet) override {
+    {
+      auto rx = brine::pull<value_type>(in);
+      meet();
+      auto tx = brine::push<value_type>(out);
+      brine::view v;
+      for (std::size_t i = 0; i < count; ++i) {
+        v = rx.recv_view();
+        send_copy(tx, v.bytes());
+      }
+      check(v, p);
+      meet();
+      tx.close();
+    }
+    brine::shutdown();
+  }
+
+  std::vector<double> ping(const payload& p, const std::string& in, const std::string& out,
+                           std::size_t warmup, std::size_t count,
+                           const rendezvous_fn& meet) override {
+    std::vector<double> ns;
+    ns.reserve(count);
+    {
+      auto rx = brine::pull<value_type>(in);
+      meet();
+      auto tx = brine::push<value_type>(out);
+      brine::view v;
+      for (std::size_t i = 0; i < warmup + count; ++i) {
+        auto start = bench_clock::now();
+        send_copy(tx, p.value);
+        v = rx.recv_view();
+        std::chrono::duration<double, std::nano> rtt = bench_clock::now() - start;
+        if (i >= warmup) ns.push_back(rtt.count());
+      }
+      check(v, p);
+      meet();
+      tx.close();
+    }
+    brine::shutdown();
+    return ns;
+  }
+};
+
 }  // namespace
 
 payload make_payload(std::size_t frame_size) {
@@ -123,5 +219,6 @@ payload make_payload(std::size_t frame_size) {
 }
 
 std::unique_ptr<peer> make_brine_peer() { return std::make_unique<brine_peer>(); }
+std::unique_ptr<peer> make_brine_view_peer() { return std::make_unique<brine_view_peer>(); }
 
 }  // namespace brine::bench

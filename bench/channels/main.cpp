@@ -101,62 +101,62 @@ std::vector<double> latency_run(peer& impl, const payload& p, std::size_t warmup
   return ns;
 }
 
+// Figures of each implementation; the first one measured is raw cppzmq, the reference.
 struct throughput_result {
   std::size_t messages = 0;  // per run
-  double raw = 0;            // median msg/s
-  double brine = 0;          // median msg/s
-  // brine/raw of each pair of runs: lowest, median, highest.
-  double pair_low = 0;
-  double pair_median = 0;
-  double pair_high = 0;
+  std::vector<double> rate;  // median msg/s of each implementation
+  // Each one's msg/s over raw's in the same round of runs: lowest, median, highest.
+  std::vector<double> pair_low, pair_median, pair_high;
 };
 
-throughput_result measure_throughput(peer& raw, peer& brine, const payload& p, const plan& pl) {
+// Runs each of `impls` in turn, round after round, starting each round one further along, so
+// that none always goes first and drift in machine load falls on all.
+throughput_result measure_throughput(const std::vector<peer*>& impls, const payload& p,
+                                     const plan& pl) {
+  std::size_t n = impls.size();
   std::size_t frame = p.frame.size();
   // Calibrate the message count on a short run of each (also a warm-up).
   std::size_t probe = std::clamp<std::size_t>(pl.calibration_bytes / frame, 20, 20'000);
-  double probe_rate = throughput_run(raw, p, probe);
-  throughput_run(brine, p, probe);
+  double probe_rate = throughput_run(*impls[0], p, probe);
+  for (std::size_t i = 1; i < n; ++i)
+    throughput_run(*impls[i], p, probe);
 
   throughput_result r;
   r.messages = std::clamp<std::size_t>(static_cast<std::size_t>(probe_rate * pl.throughput_seconds),
                                        pl.min_messages, 5'000'000);
-  std::vector<double> raw_rates;
-  std::vector<double> brine_rates;
-  std::vector<double> pair_ratios;
+  std::vector<std::vector<double>> rates(n);
+  std::vector<std::vector<double>> ratios(n);
   for (std::size_t run = 0; run < pl.throughput_runs; ++run) {
-    // raw, brine, brine, raw, ...: neither always goes first.
-    double a = 0;
-    double b = 0;
-    if (run % 2 == 0) {
-      a = throughput_run(raw, p, r.messages);
-      b = throughput_run(brine, p, r.messages);
-    } else {
-      b = throughput_run(brine, p, r.messages);
-      a = throughput_run(raw, p, r.messages);
+    std::vector<double> got(n);
+    for (std::size_t k = 0; k < n; ++k) {
+      std::size_t i = (run + k) % n;
+      got[i] = throughput_run(*impls[i], p, r.messages);
     }
-    raw_rates.push_back(a);
-    brine_rates.push_back(b);
-    pair_ratios.push_back(a > 0 ? b / a : 0);
+    for (std::size_t i = 0; i < n; ++i) {
+      rates[i].push_back(got[i]);
+      ratios[i].push_back(got[0] > 0 ? got[i] / got[0] : 0);
+    }
   }
-  r.raw = median_of(raw_rates);
-  r.brine = median_of(brine_rates);
-  r.pair_low = *std::min_element(pair_ratios.begin(), pair_ratios.end());
-  r.pair_median = median_of(pair_ratios);
-  r.pair_high = *std::max_element(pair_ratios.begin(), pair_ratios.end());
+  for (std::size_t i = 0; i < n; ++i) {
+    r.rate.push_back(median_of(rates[i]));
+    r.pair_low.push_back(*std::min_element(ratios[i].begin(), ratios[i].end()));
+    r.pair_median.push_back(median_of(ratios[i]));
+    r.pair_high.push_back(*std::max_element(ratios[i].begin(), ratios[i].end()));
+  }
   return r;
 }
 
 struct latency_result {
   std::size_t round_trips = 0;  // per implementation, all runs
-  timing raw;
-  timing brine;
+  std::vector<timing> t;        // of each implementation
 };
 
-latency_result measure_latency(peer& raw, peer& brine, const payload& p, const plan& pl) {
+latency_result measure_latency(const std::vector<peer*>& impls, const payload& p, const plan& pl) {
+  std::size_t n = impls.size();
   // Calibrate the number of round trips on a short run of each (also a warm-up).
-  std::vector<double> probe = latency_run(raw, p, 10, pl.min_round_trips);
-  latency_run(brine, p, 10, pl.min_round_trips);
+  std::vector<double> probe = latency_run(*impls[0], p, 10, pl.min_round_trips);
+  for (std::size_t i = 1; i < n; ++i)
+    latency_run(*impls[i], p, 10, pl.min_round_trips);
   double rtt_s = median_of(probe) * 1e-9;
 
   latency_result r;
@@ -165,79 +165,90 @@ latency_result measure_latency(peer& raw, peer& brine, const payload& p, const p
       std::clamp(wanted, pl.min_round_trips, pl.max_round_trips) / pl.latency_runs;
   std::size_t warmup = std::clamp<std::size_t>(per_run / 20, 10, 500);
   r.round_trips = per_run * pl.latency_runs;
-  std::vector<double> raw_ns;
-  std::vector<double> brine_ns;
+  std::vector<std::vector<double>> ns(n);
   for (std::size_t run = 0; run < pl.latency_runs; ++run) {
-    auto append = [](std::vector<double>& to, const std::vector<double>& from) {
-      to.insert(to.end(), from.begin(), from.end());
-    };
-    if (run % 2 == 0) {
-      append(raw_ns, latency_run(raw, p, warmup, per_run));
-      append(brine_ns, latency_run(brine, p, warmup, per_run));
-    } else {
-      append(brine_ns, latency_run(brine, p, warmup, per_run));
-      append(raw_ns, latency_run(raw, p, warmup, per_run));
+    for (std::size_t k = 0; k < n; ++k) {
+      std::size_t i = (run + k) % n;
+      std::vector<double> got = latency_run(*impls[i], p, warmup, per_run);
+      ns[i].insert(ns[i].end(), got.begin(), got.end());
     }
   }
-  r.raw = summarize(raw_ns);
-  r.brine = summarize(brine_ns);
+  for (std::size_t i = 0; i < n; ++i)
+    r.t.push_back(summarize(ns[i]));
   return r;
 }
 
 const char* verdict(bool met) { return met ? "ok" : "MISSED"; }
 
-void print_throughput(const message_size& s, const throughput_result& r) {
-  double ratio = r.raw > 0 ? r.brine / r.raw : 0;
-  double raw_mb = r.raw * static_cast<double>(s.frame) / 1e6;
-  double brine_mb = r.brine * static_cast<double>(s.frame) / 1e6;
-  std::printf(
-      "%-6.*s %9zu %12.0f %12.0f %6s %14s %9.1f %10.1f %7s\n", static_cast<int>(s.name.size()),
-      s.name.data(), r.messages, r.raw, r.brine, fixed(ratio, 3).c_str(),
-      (fixed(r.pair_low, 2) + "/" + fixed(r.pair_median, 2) + "/" + fixed(r.pair_high, 2)).c_str(),
-      raw_mb, brine_mb, verdict(ratio >= throughput_target));
+void print_throughput(const message_size& s, const std::vector<peer*>& impls,
+                      const throughput_result& r) {
+  for (std::size_t i = 1; i < impls.size(); ++i) {
+    double ratio = r.rate[0] > 0 ? r.rate[i] / r.rate[0] : 0;
+    double raw_mb = r.rate[0] * static_cast<double>(s.frame) / 1e6;
+    double brine_mb = r.rate[i] * static_cast<double>(s.frame) / 1e6;
+    std::printf("%-6.*s %-10s %9zu %12.0f %12.0f %6s %14s %9.1f %10.1f %7s\n",
+                static_cast<int>(s.name.size()), s.name.data(), impls[i]->name().c_str(),
+                r.messages, r.rate[0], r.rate[i], fixed(ratio, 3).c_str(),
+                (fixed(r.pair_low[i], 2) + "/" + fixed(r.pair_median[i], 2) + "/" +
+                 fixed(r.pair_high[i], 2))
+                    .c_str(),
+                raw_mb, brine_mb, verdict(ratio >= throughput_target));
+  }
   std::fflush(stdout);
 }
 
-void print_latency(const message_size& s, const latency_result& r) {
-  double median_ratio = r.raw.median_ns > 0 ? r.brine.median_ns / r.raw.median_ns : 0;
-  double p99_ratio = r.raw.p99_ns > 0 ? r.brine.p99_ns / r.raw.p99_ns : 0;
-  std::printf("%-6.*s %9zu %10.1f %10.1f %10.1f %10.1f %9s %9s %7s\n",
-              static_cast<int>(s.name.size()), s.name.data(), r.round_trips, r.raw.median_ns / 1e3,
-              r.raw.p99_ns / 1e3, r.brine.median_ns / 1e3, r.brine.p99_ns / 1e3,
-              fixed(median_ratio, 3).c_str(), fixed(p99_ratio, 3).c_str(),
-              verdict(median_ratio <= latency_target));
+void print_latency(const message_size& s, const std::vector<peer*>& impls,
+                   const latency_result& r) {
+  const timing& raw = r.t[0];
+  for (std::size_t i = 1; i < impls.size(); ++i) {
+    const timing& b = r.t[i];
+    double median_ratio = raw.median_ns > 0 ? b.median_ns / raw.median_ns : 0;
+    double p99_ratio = raw.p99_ns > 0 ? b.p99_ns / raw.p99_ns : 0;
+    std::printf("%-6.*s %-10s %9zu %10.1f %10.1f %10.1f %10.1f %9s %9s %7s\n",
+                static_cast<int>(s.name.size()), s.name.data(), impls[i]->name().c_str(),
+                r.round_trips, raw.median_ns / 1e3, raw.p99_ns / 1e3, b.median_ns / 1e3,
+                b.p99_ns / 1e3, fixed(median_ratio, 3).c_str(), fixed(p99_ratio, 3).c_str(),
+                verdict(median_ratio <= latency_target));
+  }
   std::fflush(stdout);
 }
 
-void report_throughput(json_report& report, const message_size& s, const throughput_result& r) {
+double rounded(double v, double unit) { return std::round(v / unit) * unit; }
+
+void report_throughput(json_report& report, const message_size& s, const std::vector<peer*>& impls,
+                       const throughput_result& r) {
   std::string name(s.name);
-  auto mb = [&](double rate) { return std::round(rate * static_cast<double>(s.frame) / 1e5) / 10; };
-  report.add(name, "cppzmq", "msgs_per_s", std::round(r.raw), "msg/s");
-  report.add(name, "brine", "msgs_per_s", std::round(r.brine), "msg/s");
-  report.add(name, "cppzmq", "MB_per_s", mb(r.raw), "MB/s");
-  report.add(name, "brine", "MB_per_s", mb(r.brine), "MB/s");
-  report.add(name, "brine", "throughput_ratio",
-             r.raw > 0 ? std::round(r.brine / r.raw * 1000) / 1000 : 0, "x");
-  report.add(name, "brine", "pair_ratio_min", std::round(r.pair_low * 1000) / 1000, "x");
-  report.add(name, "brine", "pair_ratio_median", std::round(r.pair_median * 1000) / 1000, "x");
-  report.add(name, "brine", "pair_ratio_max", std::round(r.pair_high * 1000) / 1000, "x");
-  report.add(name, "both", "messages_per_run", static_cast<double>(r.messages), "msg");
+  for (std::size_t i = 0; i < impls.size(); ++i) {
+    const std::string& impl = impls[i]->name();
+    report.add(name, impl, "msgs_per_s", std::round(r.rate[i]), "msg/s");
+    report.add(name, impl, "MB_per_s", rounded(r.rate[i] * static_cast<double>(s.frame) / 1e6, 0.1),
+               "MB/s");
+    if (i == 0) continue;
+    report.add(name, impl, "throughput_ratio",
+               r.rate[0] > 0 ? rounded(r.rate[i] / r.rate[0], 0.001) : 0, "x");
+    report.add(name, impl, "pair_ratio_min", rounded(r.pair_low[i], 0.001), "x");
+    report.add(name, impl, "pair_ratio_median", rounded(r.pair_median[i], 0.001), "x");
+    report.add(name, impl, "pair_ratio_max", rounded(r.pair_high[i], 0.001), "x");
+  }
+  report.add(name, "all", "messages_per_run", static_cast<double>(r.messages), "msg");
 }
 
-void report_latency(json_report& report, const message_size& s, const latency_result& r) {
+void report_latency(json_report& report, const message_size& s, const std::vector<peer*>& impls,
+                    const latency_result& r) {
   std::string name(s.name);
-  auto us = [](double ns) { return std::round(ns / 100) / 10; };
-  report.add(name, "cppzmq", "rtt_median_us", us(r.raw.median_ns), "us");
-  report.add(name, "cppzmq", "rtt_p99_us", us(r.raw.p99_ns), "us");
-  report.add(name, "brine", "rtt_median_us", us(r.brine.median_ns), "us");
-  report.add(name, "brine", "rtt_p99_us", us(r.brine.p99_ns), "us");
-  if (r.raw.median_ns > 0)
-    report.add(name, "brine", "rtt_median_ratio",
-               std::round(r.brine.median_ns / r.raw.median_ns * 1000) / 1000, "x");
-  if (r.raw.p99_ns > 0)
-    report.add(name, "brine", "rtt_p99_ratio",
-               std::round(r.brine.p99_ns / r.raw.p99_ns * 1000) / 1000, "x");
-  report.add(name, "both", "round_trips", static_cast<double>(r.round_trips), "round trips");
+  const timing& raw = r.t[0];
+  for (std::size_t i = 0; i < impls.size(); ++i) {
+    const std::string& impl = impls[i]->name();
+    const timing& t = r.t[i];
+    report.add(name, impl, "rtt_median_us", rounded(t.median_ns / 1e3, 0.1), "us");
+    report.add(name, impl, "rtt_p99_us", rounded(t.p99_ns / 1e3, 0.1), "us");
+    if (i == 0) continue;
+    if (raw.median_ns > 0)
+      report.add(name, impl, "rtt_median_ratio", rounded(t.median_ns / raw.median_ns, 0.001), "x");
+    if (raw.p99_ns > 0)
+      report.add(name, impl, "rtt_p99_ratio", rounded(t.p99_ns / raw.p99_ns, 0.001), "x");
+  }
+  report.add(name, "all", "round_trips", static_cast<double>(r.round_trips), "round trips");
 }
 
 void run(const config& cfg) {
@@ -245,6 +256,8 @@ void run(const config& cfg) {
   auto wanted = [&](std::string_view name) { return cfg.wants(std::string(name)); };
   std::unique_ptr<peer> raw = make_zmq_peer();
   std::unique_ptr<peer> brine = make_brine_peer();
+  std::unique_ptr<peer> brine_view = make_brine_view_peer();
+  std::vector<peer*> impls{raw.get(), brine.get(), brine_view.get()};
   json_report report("channels");
 
   std::printf("brine-bench-channels %s\n%s\n%s\n", cfg.quick ? "(quick: numbers mean little)" : "",
@@ -258,13 +271,18 @@ void run(const config& cfg) {
       "  brine:  push/pull<std::vector<std::byte>> sized so its frame is that size; send(v) "
       "encodes v;\n"
       "          recv_into(v) decodes into one reused value.\n"
-      "Throughput: msg/s at the receiver, first message to last, median of %zu runs alternating "
-      "cppzmq and\n"
-      "brine; 'pairs' is brine/cppzmq of each pair of runs: min/median/max. Target: ratio >= "
+      "  brine-view: the same channels; the bytes are copied once into a loan (the ZeroMQ "
+      "message's\n"
+      "          memory) and received as views in place (recv_view), bytes not looked at.\n"
+      "Throughput: msg/s at the receiver, first message to last, median of %zu runs taking turns; "
+      "'pairs'\n"
+      "is brine/cppzmq of the runs of each turn: min/median/max. Target: ratio >= "
       "%.2f.\n"
       "Latency: ping-pong, a push/pull pair each way; each side receives a message and sends "
       "one of the\n"
-      "same size (brine: recv_into then send(v)); round trips pooled over %zu runs. Target: "
+      "same size (brine: recv_into then send(v); brine-view: recv_view, then a loan of its bytes); "
+      "round\n"
+      "trips pooled over %zu runs. Target: "
       "median ratio <= %.2f.\n\n",
       pl.throughput_runs, throughput_target, pl.latency_runs, latency_target);
 
@@ -273,21 +291,22 @@ void run(const config& cfg) {
     if (wanted(s.name)) cases.emplace_back(s, make_payload(s.frame));
   }
 
-  std::printf("Throughput\n%-6s %9s %12s %12s %6s %14s %9s %10s %7s\n", "size", "msgs/run",
-              "cppzmq msg/s", "brine msg/s", "ratio", "pairs", "zmq MB/s", "brine MB/s", "target");
-  for (const auto& [s, p] : cases) {
-    throughput_result r = measure_throughput(*raw, *brine, p, pl);
-    print_throughput(s, r);
-    report_throughput(report, s, r);
-  }
-
-  std::printf("\nRound-trip latency (us)\n%-6s %9s %10s %10s %10s %10s %9s %9s %7s\n", "size",
-              "trips", "zmq med", "zmq p99", "brine med", "brine p99", "med ratio", "p99 ratio",
+  std::printf("Throughput\n%-6s %-10s %9s %12s %12s %6s %14s %9s %10s %7s\n", "size", "impl",
+              "msgs/run", "cppzmq msg/s", "brine msg/s", "ratio", "pairs", "zmq MB/s", "brine MB/s",
               "target");
   for (const auto& [s, p] : cases) {
-    latency_result r = measure_latency(*raw, *brine, p, pl);
-    print_latency(s, r);
-    report_latency(report, s, r);
+    throughput_result r = measure_throughput(impls, p, pl);
+    print_throughput(s, impls, r);
+    report_throughput(report, s, impls, r);
+  }
+
+  std::printf("\nRound-trip latency (us)\n%-6s %-10s %9s %10s %10s %10s %10s %9s %9s %7s\n", "size",
+              "impl", "trips", "zmq med", "zmq p99", "brine med", "brine p99", "med ratio",
+              "p99 ratio", "target");
+  for (const auto& [s, p] : cases) {
+    latency_result r = measure_latency(impls, p, pl);
+    print_latency(s, impls, r);
+    report_latency(report, s, impls, r);
   }
 
   if (!cfg.json.empty()) {

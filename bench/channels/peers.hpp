@@ -1,7 +1,8 @@
 #pragma once
 
-// The two ways brine-bench-channels moves messages between processes, behind one interface:
-// brine's typed push/pull channels, and raw cppzmq PUSH/PULL sockets sending the same bytes.
+// The ways brine-bench-channels moves messages between processes, behind one interface:
+// brine's typed push/pull channels (decoding values, or views of byte buffers), and raw cppzmq
+// PUSH/PULL sockets sending the same bytes.
 // Each method runs in one process of a pair (process.hpp forks the other) and owns every
 // ZeroMQ resource it makes: it is created after the fork and gone, context included, when the
 // method returns.
@@ -69,5 +70,6 @@ class peer {
 
 std::unique_ptr<peer> make_zmq_peer();
 std::unique_ptr<peer> make_brine_peer();
+std::unique_ptr<peer> make_brine_view_peer();
 
 }  // namespace brine::bench
