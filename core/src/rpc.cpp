@@ -235,6 +235,10 @@ struct server::impl {
   // A client whose way back is full keeps its replies, in order, for the next flush; the
   // replies to other clients go on.
   void flush(transport::deadline until) {
+    {
+      std::lock_guard lock(mutex);
+      if (replies.empty()) return;  // as almost always: nothing below is made
+    }
     std::deque<outgoing> held;
     std::set<std::string, std::less<>> full;
     for (;;) {
@@ -276,11 +280,15 @@ struct server::impl {
     // Handlers run here: only stop() wakes this thread, and may take a little longer to be seen.
     link->lazy_wake(inline_handlers);
     for (;;) {
-      flush(transport::deadline{});
       bool waiting_replies;
       {
         std::lock_guard lock(mutex);
         if (stopping) break;
+        waiting_replies = !replies.empty();
+      }
+      if (waiting_replies) {
+        flush(transport::deadline{});
+        std::lock_guard lock(mutex);
         waiting_replies = !replies.empty();
       }
       // Replies that could not leave are retried soon; otherwise wait for a request or wake().
