@@ -24,104 +24,40 @@ namespace {
 
 using value_type = std::vector<std::byte>;
 
-void check(const value_type& got, const payload& p) {
-  if (got != p.value) throw std::runtime_error("brine: received a value other than the one sent");
-}
-
-class brine_peer final : public peer {
- public:
-  brine_peer() : peer("brine") {}
-
-  void stream_send(const payload& p, const std::string& url, std::size_t count,
-                   const rendezvous_fn& meet) override {
-    meet();
-    {
-      auto tx = brine::push<value_type>(url);
-      for (std::size_t i = 0; i < count; ++i)
-        tx.send(p.value);
-      meet();
-      tx.close();
-    }
-    brine::shutdown();
-  }
-
-  std::chrono::nanoseconds stream_receive(const payload& p, const std::string& url,
-                                          std::size_t count, const rendezvous_fn& meet) override {
-    std::chrono::nanoseconds elapsed{};
-    {
-      auto rx = brine::pull<value_type>(url);
-      meet();
-      value_type v;
-      rx.recv_into(v);
-      auto start = bench_clock::now();
-      for (std::size_t i = 1; i < count; ++i)
-        rx.recv_into(v);
-      elapsed = bench_clock::now() - start;
-      check(v, p);
-      meet();
-    }
-    brine::shutdown();
-    return elapsed;
-  }
-
-  void echo(const payload& p, const std::string& in, const std::string& out, std::size_t count,
-            const rendezvous_fn& meet) override {
-    {
-      auto rx = brine::pull<value_type>(in);
-      meet();
-      auto tx = brine::push<value_type>(out);
-      value_type v;
-      for (std::size_t i = 0; i < count; ++i) {
-        rx.recv_into(v);
-        tx.send(v);
-      }
-      check(v, p);
-      meet();
-      tx.close();
-    }
-    brine::shutdown();
-  }
-
-  std::vector<double> ping(const payload& p, const std::string& in, const std::string& out,
-                           std::size_t warmup, std::size_t count,
-                           const rendezvous_fn& meet) override {
-    std::vector<double> ns;
-    ns.reserve(count);
-    {
-      auto rx = brine::pull<value_type>(in);
-      meet();
-      auto tx = brine::push<value_type>(out);
-      value_type v;
-      for (std::size_t i = 0; i < warmup + count; ++i) {
-        auto start = bench_clock::now();
-        tx.send(p.value);
-        rx.recv_into(v);
-        std::chrono::duration<double, std::nano> rtt = bench_clock::now() - start;
-        if (i >= warmup) ns.push_back(rtt.count());
-      }
-      check(v, p);
-      meet();
-      tx.close();
-    }
-    brine::shutdown();
-    return ns;
-  }
+// Typed values: send(v) encodes, recv_into(v) decodes into one reused value.
+struct typed_way {
+  using held = value_type;
+  static constexpr const char* name = "brine";
+  static void send(brine::sender<value_type>& tx, const value_type& v) { tx.send(v); }
+  static void receive(brine::receiver<value_type>& rx, held& h) { rx.recv_into(h); }
+  static std::span<const std::byte> bytes(const held& h) { return h; }
 };
 
-void check(const brine::view& got, const payload& p) {
-  if (!std::equal(got.bytes().begin(), got.bytes().end(), p.value.begin(), p.value.end()))
-    throw std::runtime_error("brine: received a view of bytes other than the ones sent");
+// Byte buffers in place: the bytes are copied once into a loan, and received as views.
+struct view_way {
+  using held = brine::view;
+  static constexpr const char* name = "brine-view";
+  static void send(brine::sender<value_type>& tx, std::span<const std::byte> bytes) {
+    brine::loan l = tx.loan(bytes.size());
+    std::memcpy(l.data(), bytes.data(), bytes.size());
+    tx.send(std::move(l));
+  }
+  static void send(brine::sender<value_type>& tx, const held& h) { send(tx, h.bytes()); }
+  static void receive(brine::receiver<value_type>& rx, held& h) { h = rx.recv_view(); }
+  static std::span<const std::byte> bytes(const held& h) { return h.bytes(); }
+};
+
+template <class Way>
+void check(const typename Way::held& got, const payload& p) {
+  std::span<const std::byte> b = Way::bytes(got);
+  if (!std::equal(b.begin(), b.end(), p.value.begin(), p.value.end()))
+    throw std::runtime_error("brine: received a value other than the one sent");
 }
 
-void send_copy(brine::sender<value_type>& tx, std::span<const std::byte> bytes) {
-  brine::loan l = tx.loan(bytes.size());
-  std::memcpy(l.data(), bytes.data(), bytes.size());
-  tx.send(std::move(l));
-}
-
-class brine_view_peer final : public peer {
+template <class Way>
+class brine_peer final : public peer {
  public:
-  brine_view_peer() : peer("brine-view") {}
+  brine_peer() : peer(Way::name) {}
 
   void stream_send(const payload& p, const std::string& url, std::size_t count,
                    const rendezvous_fn& meet) override {
@@ -129,7 +65,7 @@ class brine_view_peer final : public peer {
     {
       auto tx = brine::push<value_type>(url);
       for (std::size_t i = 0; i < count; ++i)
-        send_copy(tx, p.value);
+        Way::send(tx, p.value);
       meet();
       tx.close();
     }
@@ -142,12 +78,13 @@ class brine_view_peer final : public peer {
     {
       auto rx = brine::pull<value_type>(url);
       meet();
-      brine::view v = rx.recv_view();
+      typename Way::held h;
+      Way::receive(rx, h);
       auto start = bench_clock::now();
       for (std::size_t i = 1; i < count; ++i)
-        v = rx.recv_view();
+        Way::receive(rx, h);
       elapsed = bench_clock::now() - start;
-      check(v, p);
+      check<Way>(h, p);
       meet();
     }
     brine::shutdown();
@@ -160,12 +97,12 @@ class brine_view_peer final : public peer {
       auto rx = brine::pull<value_type>(in);
       meet();
       auto tx = brine::push<value_type>(out);
-      brine::view v;
+      typename Way::held h;
       for (std::size_t i = 0; i < count; ++i) {
-        v = rx.recv_view();
-        send_copy(tx, v.bytes());
+        Way::receive(rx, h);
+        Way::send(tx, h);
       }
-      check(v, p);
+      check<Way>(h, p);
       meet();
       tx.close();
     }
@@ -181,15 +118,15 @@ class brine_view_peer final : public peer {
       auto rx = brine::pull<value_type>(in);
       meet();
       auto tx = brine::push<value_type>(out);
-      brine::view v;
+      typename Way::held h;
       for (std::size_t i = 0; i < warmup + count; ++i) {
         auto start = bench_clock::now();
-        send_copy(tx, p.value);
-        v = rx.recv_view();
+        Way::send(tx, p.value);
+        Way::receive(rx, h);
         std::chrono::duration<double, std::nano> rtt = bench_clock::now() - start;
         if (i >= warmup) ns.push_back(rtt.count());
       }
-      check(v, p);
+      check<Way>(h, p);
       meet();
       tx.close();
     }
@@ -218,7 +155,7 @@ payload make_payload(std::size_t frame_size) {
                            " bytes");
 }
 
-std::unique_ptr<peer> make_brine_peer() { return std::make_unique<brine_peer>(); }
-std::unique_ptr<peer> make_brine_view_peer() { return std::make_unique<brine_view_peer>(); }
+std::unique_ptr<peer> make_brine_peer() { return std::make_unique<brine_peer<typed_way>>(); }
+std::unique_ptr<peer> make_brine_view_peer() { return std::make_unique<brine_peer<view_way>>(); }
 
 }  // namespace brine::bench
