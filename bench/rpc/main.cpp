@@ -1,6 +1,7 @@
 // brine-bench-rpc: round-trip latency of brine RPC calls against raw cppzmq REQ/REP with
 // pre-serialized bytes and Python's multiprocessing Pipe; calls per second with 1 and 8 clients;
-// brine::pool map throughput against Python's Pool.map. Servers run in processes of their own.
+// brine::pool map throughput against Python's Pool.map. Servers run in processes of their own;
+// over ipc:// brine and raw ZeroMQ take turns in rounds, each with a fresh server and client.
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -113,6 +114,106 @@ if __name__ == "__main__":
     print("pool_map %d 0" % (tasks * 1e9 / t))
 )PY";
 
+// Writes all of `data` to `fd`, or reads all of it from `fd`; false on failure.
+bool write_all(int fd, const void* data, std::size_t n) {
+  const char* p = static_cast<const char*>(data);
+  while (n > 0) {
+    ssize_t k = ::write(fd, p, n);
+    if (k <= 0) return false;
+    p += k;
+    n -= static_cast<std::size_t>(k);
+  }
+  return true;
+}
+bool read_all(int fd, void* data, std::size_t n) {
+  char* p = static_cast<char*>(data);
+  while (n > 0) {
+    ssize_t k = ::read(fd, p, n);
+    if (k <= 0) return false;
+    p += k;
+    n -= static_cast<std::size_t>(k);
+  }
+  return true;
+}
+
+// One round of ipc:// round trips between a server and a client forked for it alone, brine's
+// or raw ZeroMQ's. Over ipc:// on two CPUs, where the scheduler puts each process's thread and
+// its ZeroMQ I/O thread decides much of a round trip (both on one CPU, or every hand-over
+// crossing between CPUs: 74 against 141 us here), and that placement, once drawn, lasts as long
+// as the processes do. Fresh processes each round draw it afresh for both alike. Returns the
+// client's round-trip times in ns (empty if the round failed).
+std::vector<double> ipc_round(bool brine_side, bool large, std::size_t warmup, std::size_t calls) {
+  static int round = 0;
+  std::string url = ipc("round" + std::to_string(round++));
+  pid_t server = spawn([&] {
+    if (brine_side) {
+      brine_server(url);
+    } else {
+      zmq_server(url);
+    }
+  });
+  int out[2];
+  if (::pipe(out) != 0) throw std::runtime_error("pipe failed");
+  pid_t client = spawn([&] {
+    ::close(out[0]);
+    std::vector<std::byte> payload(large ? big : 0, std::byte{7});
+    std::vector<double> ns;
+    ns.reserve(calls);
+    auto timed = [&](auto&& call) {
+      for (std::size_t i = 0; i < warmup + calls; ++i) {
+        auto t0 = bb::bench_clock::now();
+        bb::do_not_optimize(call());
+        std::chrono::duration<double, std::nano> d = bb::bench_clock::now() - t0;
+        if (i >= warmup) ns.push_back(d.count());
+      }
+    };
+    if (brine_side) {
+      brine::client cli(url);
+      if (large) {
+        timed([&] { return cli.call<std::size_t>("size", payload); });
+      } else {
+        timed([&] { return cli.call<int>("add", 2, 3); });
+      }
+      cli.call("stop");
+    } else {
+      ::zmq::context_t ctx;
+      ::zmq::socket_t req(ctx, ::zmq::socket_type::req);
+      req.connect(url);
+      std::vector<std::byte> bytes = large
+                                         ? brine::dumps(std::tuple<std::vector<std::byte>>(payload))
+                                         : brine::dumps(std::tuple<int, int>(2, 3));
+      timed([&] {
+        req.send(::zmq::buffer(bytes.data(), bytes.size()), ::zmq::send_flags::none);
+        ::zmq::message_t r;
+        (void)req.recv(r);
+        return r.size();
+      });
+    }
+    std::size_t n = ns.size();
+    if (!write_all(out[1], &n, sizeof n) || !write_all(out[1], ns.data(), n * sizeof(double)))
+      throw std::runtime_error("cannot hand the figures back");
+  });
+  ::close(out[1]);
+  std::vector<double> ns;
+  std::size_t n = 0;
+  if (read_all(out[0], &n, sizeof n) && n <= calls) {
+    ns.resize(n);
+    if (!read_all(out[0], ns.data(), n * sizeof(double))) ns.clear();
+  }
+  ::close(out[0]);
+  int status = 0;
+  ::waitpid(client, &status, 0);
+  bool stopped = brine_side && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  if (stopped) {
+    ::waitpid(server, nullptr, 0);  // stopped by the client's last call
+  } else {
+    finish(server);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ns.clear();
+  }
+  std::remove(url.substr(6).c_str());
+  return ns;
+}
+
 struct python_figures {
   bool ok = false;
   double add_ns = 0, add_p99 = 0, big_ns = 0, big_p99 = 0, pool_per_s = 0;
@@ -170,15 +271,36 @@ int main(int argc, char** argv) {
   m.min_sample = std::chrono::nanoseconds(0);  // one call per sample: p99 means something
   bb::json_report report("rpc");
   std::vector<row> rows;
+  std::vector<row> ipc_rows;
   std::printf("brine-bench-rpc: %s\n", report.machine().c_str());
+
+  // Over ipc://, brine and raw ZeroMQ take turns in rounds of fresh process pairs (see
+  // ipc_round), before this process starts threads of its own.
+  if (cfg.wants("latency")) {
+    std::size_t rounds = cfg.quick ? 1 : 6;
+    std::size_t calls = cfg.quick ? 50 : 2'000;
+    for (bool large : {false, true}) {
+      std::vector<double> brine_ns, zmq_ns;
+      for (std::size_t r = 0; r < rounds; ++r) {
+        for (int k = 0; k < 2; ++k) {
+          bool brine_side = (r + static_cast<std::size_t>(k)) % 2 == 0;
+          std::vector<double> got = ipc_round(brine_side, large, calls / 10, calls);
+          auto& to = brine_side ? brine_ns : zmq_ns;
+          to.insert(to.end(), got.begin(), got.end());
+        }
+      }
+      if (brine_ns.empty() || zmq_ns.empty()) throw std::runtime_error("an ipc:// round failed");
+      ipc_rows.push_back({large ? "64KiB" : "add", "brine ipc", bb::summarize(brine_ns)});
+      ipc_rows.push_back(
+          {large ? "64KiB" : "add", "cppzmq REQ/REP ipc (raw bytes)", bb::summarize(zmq_ns)});
+    }
+  }
 
   // Every server runs in a process forked before this one starts threads of its own.
   std::string brine_url = ipc("brine");
   std::string shm_url = "shm://brine-bench-rpc-" + std::to_string(::getpid());
-  std::string zmq_url = ipc("zmq");
   pid_t brine_pid = spawn([&] { brine_server(brine_url); });
   pid_t shm_pid = spawn([&] { brine_server(shm_url); });
-  pid_t zmq_pid = spawn([&] { zmq_server(zmq_url); });
   // The busy-polling server would keep a core busy through every other measurement: it waits,
   // asleep on a pipe, until its own turn comes.
   brine::rpc_options busy;
@@ -211,26 +333,7 @@ int main(int argc, char** argv) {
                       bb::measure([&] { return shm.call<std::size_t>("size", payload); }, m)});
       shm.call("stop");
     }
-    brine::client cli(brine_url);
-    rows.push_back(
-        {"add", "brine ipc", bb::measure([&] { return cli.call<int>("add", 2, 3); }, m)});
-    rows.push_back({"64KiB", "brine ipc",
-                    bb::measure([&] { return cli.call<std::size_t>("size", payload); }, m)});
-    ::zmq::context_t ctx;
-    ::zmq::socket_t req(ctx, ::zmq::socket_type::req);
-    req.connect(zmq_url);
-    std::vector<std::byte> small = brine::dumps(std::tuple<int, int>(2, 3));
-    std::vector<std::byte> large = brine::dumps(std::tuple<std::vector<std::byte>>(payload));
-    auto round_trip = [&](const std::vector<std::byte>& bytes) {
-      req.send(::zmq::buffer(bytes.data(), bytes.size()), ::zmq::send_flags::none);
-      ::zmq::message_t r;
-      (void)req.recv(r);
-      return r.size();
-    };
-    rows.push_back({"add", "cppzmq REQ/REP ipc (raw bytes)",
-                    bb::measure([&] { return round_trip(small); }, m)});
-    rows.push_back({"64KiB", "cppzmq REQ/REP ipc (raw bytes)",
-                    bb::measure([&] { return round_trip(large); }, m)});
+    rows.insert(rows.end(), ipc_rows.begin(), ipc_rows.end());
   }
 
   python_figures py;
@@ -276,9 +379,7 @@ int main(int argc, char** argv) {
   ::waitpid(busy_pid, nullptr, 0);
   ::waitpid(brine_pid, nullptr, 0);
   ::waitpid(shm_pid, nullptr, 0);
-  finish(zmq_pid);
   std::remove(brine_url.substr(6).c_str());
-  std::remove(zmq_url.substr(6).c_str());
 
   if (cfg.wants("pool")) {
     std::vector<long> in(pool_tasks);
