@@ -114,28 +114,6 @@ if __name__ == "__main__":
     print("pool_map %d 0" % (tasks * 1e9 / t))
 )PY";
 
-// Writes all of `data` to `fd`, or reads all of it from `fd`; false on failure.
-bool write_all(int fd, const void* data, std::size_t n) {
-  const char* p = static_cast<const char*>(data);
-  while (n > 0) {
-    ssize_t k = ::write(fd, p, n);
-    if (k <= 0) return false;
-    p += k;
-    n -= static_cast<std::size_t>(k);
-  }
-  return true;
-}
-bool read_all(int fd, void* data, std::size_t n) {
-  char* p = static_cast<char*>(data);
-  while (n > 0) {
-    ssize_t k = ::read(fd, p, n);
-    if (k <= 0) return false;
-    p += k;
-    n -= static_cast<std::size_t>(k);
-  }
-  return true;
-}
-
 // One round of ipc:// round trips between a server and a client forked for it alone, brine's
 // or raw ZeroMQ's. Over ipc:// on two CPUs, where the scheduler puts each process's thread and
 // its ZeroMQ I/O thread decides much of a round trip (both on one CPU, or every hand-over
@@ -190,17 +168,24 @@ std::vector<double> ipc_round(bool brine_side, bool large, std::size_t warmup, s
       });
     }
     std::size_t n = ns.size();
-    if (!write_all(out[1], &n, sizeof n) || !write_all(out[1], ns.data(), n * sizeof(double)))
+    FILE* to = ::fdopen(out[1], "w");
+    bool sent = to != nullptr && std::fwrite(&n, sizeof n, 1, to) == 1 &&
+                std::fwrite(ns.data(), sizeof(double), n, to) == n;
+    if (to == nullptr || std::fclose(to) != 0 || !sent)
       throw std::runtime_error("cannot hand the figures back");
   });
   ::close(out[1]);
   std::vector<double> ns;
   std::size_t n = 0;
-  if (read_all(out[0], &n, sizeof n) && n <= calls) {
-    ns.resize(n);
-    if (!read_all(out[0], ns.data(), n * sizeof(double))) ns.clear();
+  if (FILE* from = ::fdopen(out[0], "r")) {
+    if (std::fread(&n, sizeof n, 1, from) == 1 && n <= calls) {
+      ns.resize(n);
+      if (std::fread(ns.data(), sizeof(double), n, from) != n) ns.clear();
+    }
+    std::fclose(from);
+  } else {
+    ::close(out[0]);
   }
-  ::close(out[0]);
   int status = 0;
   ::waitpid(client, &status, 0);
   bool stopped = brine_side && WIFEXITED(status) && WEXITSTATUS(status) == 0;
