@@ -324,12 +324,13 @@ Wide make_wide(int seed) {
 }  // namespace
 
 TEST_CASE("aggregate: nested plain structs round-trip with no code", "[codec][aggregate]") {
-  Person p{"Ada",
-           36,
-           {"Main St", 1},
-           {{"Old Rd", 2}, {"", 0}},
-           Address{"Work Ave", 3},
-           {{"home", {1.5, 2.5}}, {"office", {-1, -2}}}};
+  Person p;
+  p.name = "Ada";
+  p.age = 36;
+  p.home = {"Main St", 1};
+  p.previous = {{"Old Rd", 2}, {"", 0}};
+  p.work = Address{"Work Ave", 3};
+  p.places = {{"home", {1.5, 2.5}}, {"office", {-1, -2}}};
   check_roundtrip(p);
   check_roundtrip(Person{});
   check_roundtrip(std::vector<Person>{p, Person{}, p});

@@ -93,12 +93,13 @@ TEST_CASE("pool: map returns every result exactly, in input order", "[pool]") {
   CHECK(pool.workers() == 3);
   std::vector<job> jobs;
   for (std::uint64_t i = 0; i < 5000; ++i)
-    jobs.push_back({i, "t" + std::to_string(i), std::vector<double>(i % 17, 0.5)});
+    jobs.push_back(
+        {i, std::string("t").append(std::to_string(i)), std::vector<double>(i % 17, 0.5)});
   std::vector<summary> out = pool.map(jobs);
   REQUIRE(out.size() == jobs.size());
   for (std::uint64_t i = 0; i < 5000; ++i) {
     REQUIRE(out[i].n == i * i);
-    REQUIRE(out[i].tag == "t" + std::to_string(i) + "!");
+    REQUIRE(out[i].tag == std::string("t").append(std::to_string(i)).append("!"));
     REQUIRE(out[i].sum == 0.5 * static_cast<double>(i % 17));
   }
   CHECK(pool.completed() == 5000);

@@ -65,8 +65,8 @@ run_result brine_call(const std::vector<std::string>& args) {
                          std::to_string(counter++) + ".err";
   std::string cmd = shell_quote(tool);
   for (const auto& a : args)
-    cmd += " " + shell_quote(a);
-  cmd += " 2>" + shell_quote(err_path);
+    cmd.append(" ").append(shell_quote(a));
+  cmd.append(" 2>").append(shell_quote(err_path));
   test::command_result ran = test::run_command(cmd);
   REQUIRE(ran.code != -1);
   run_result r{ran.code, std::move(ran.out), {}};
