@@ -732,13 +732,15 @@ class shm_sender final : public transport::sender_link {
   // waits until the receiver's copy is dropped, a round trip between the cores; stores leave
   // the processor in order, so without this each message's two lines are such waits one after
   // the other: 64-byte messages went at 5-7 M/s one way here, and at 11-17 M/s with this. Only
-  // the slot entering the window: the others were asked for by the messages before. Not nearer:
-  // 8 slots ahead added 0.1 us to a 64-byte round trip (16: 0.03 us).
+  // the slot entering the window: the others were asked for by the messages before, unless they
+  // looked taken then (a nearly full ring, where the sender learns of free slots a batch at a
+  // time: those go without). Not nearer: 8 slots ahead added 0.1 us to a 64-byte round trip
+  // (16: 0.03 us). The second line only if it is the same slot's (slots of 64 bytes exist).
   void prefetch_slot_ahead(std::uint32_t r) const noexcept {
     if (tails_[r] + write_ahead - head_seen_[r] > seg_.shape().slots) return;
     const std::byte* ahead = seg_.slot_at(index_, r, tails_[r] + write_ahead - 1);
     prefetch_for_write(ahead);
-    prefetch_for_write(ahead + 64);
+    if (seg_.shape().slot_size > 64) prefetch_for_write(ahead + 64);
   }
   static constexpr std::uint64_t write_ahead = 16;
 
@@ -1016,11 +1018,11 @@ class shm_receiver final : public transport::receiver_link {
   // runs ahead has written it already, so its cache misses overlap this message's work. Only
   // the next one: when the receiver keeps up, slots further on are not written yet, and reading
   // a line the sender is about to write takes it from the sender, whose store then waits for it
-  // to come back.
+  // to come back. The second line only if it is the same slot's (slots of 64 bytes exist).
   void prefetch_slot(const place& pl, std::uint32_t s) const noexcept {
     const std::byte* next = seg_.slot_at(s, pl.index, pl.heads[s] + 1);
     prefetch_for_read(next);
-    prefetch_for_read(next + 64);
+    if (seg_.shape().slot_size > 64) prefetch_for_read(next + 64);
   }
 
   // Moves past the slot at the head of `s`'s ring, and tells the sender once a batch of slots
